@@ -1,0 +1,53 @@
+# oshin — the two commands are `make run` and `make test`; each installs what is missing first.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD_DIR := build/release
+SERVER := $(BUILD_DIR)/server/app/oshin-server
+CXX_SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.h' '*.cc' 2>/dev/null)
+
+.PHONY: all deps configure build run test bench fmt fmt-check asan tsan clang clean
+
+all: build
+
+deps:
+	@bash deploy/install-deps.sh
+
+configure: deps
+	@cmake --preset release >/dev/null
+
+build: configure
+	@cmake --build --preset release -j $(JOBS)
+
+## Builds and starts the server with embedded SQLite and demo data on 127.0.0.1:8080.
+run: build
+	@mkdir -p var
+	@$(SERVER) --demo --data-dir var $(ARGS)
+
+## Builds and runs the whole suite (unit + integration), ending in ctest's summary.
+test: build
+	@ctest --preset release -j $(JOBS) --timeout 600
+
+## Benchmarks (release build): decision latency and whatever tests/bench defines.
+bench: build
+	@cmake --build --preset release --target bench
+
+fmt:
+	@clang-format -i $(CXX_SOURCES)
+
+fmt-check:
+	@clang-format --dry-run --Werror $(CXX_SOURCES)
+
+## Sanitizer and second-compiler builds (clang 14).
+asan: deps
+	@cmake --preset asan-ubsan >/dev/null && cmake --build --preset asan-ubsan -j $(JOBS)
+	@ctest --preset asan-ubsan -j $(JOBS) --timeout 900
+
+tsan: deps
+	@cmake --preset tsan >/dev/null && cmake --build --preset tsan -j $(JOBS)
+	@ctest --preset tsan -j $(JOBS) --timeout 900
+
+clang: deps
+	@cmake --preset clang >/dev/null && cmake --build --preset clang -j $(JOBS)
+
+clean:
+	@rm -rf build

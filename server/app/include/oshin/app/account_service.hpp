@@ -1,0 +1,153 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "oshin/app/audit.hpp"
+#include "oshin/app/password.hpp"
+#include "oshin/common/clock.hpp"
+#include "oshin/common/errc.hpp"
+#include "oshin/common/principal.hpp"
+#include "oshin/http/router.hpp"
+#include "oshin/storage/store.hpp"
+#include "oshin/v1/accounts.pb.h"
+#include "oshin/v1/internal.pb.h"
+
+namespace oshin::app {
+
+/// Session and login policy.
+struct AccountOptions {
+  std::chrono::seconds idle_timeout{1800};
+  std::chrono::seconds absolute_timeout{12 * 3600};
+  int max_failed_logins = 5;                         ///< within failed_login_window
+  std::chrono::seconds failed_login_window{60};
+  std::chrono::seconds last_used_persist_interval{60};  ///< how stale a stored last-use may be
+  PasswordCost password_cost{};
+};
+
+/// A failure with the API's optional field path.
+struct Failure {
+  Errc code = Errc::internal;
+  std::string message;
+  std::string field;
+  std::string visit_id;  ///< refusals that still record a REJECTED visit
+};
+
+template <class T>
+using Outcome = boost::system::result<T, Failure>;
+
+/// Adds mutations to a transaction once the result is known (e.g. an idempotency record holding
+/// the response), so they commit atomically with the change. May be empty.
+using Decorate = std::function<void(const google::protobuf::Message& result, storage::Transaction&)>;
+
+/// Successful login.
+struct LoginResult {
+  std::string token;  ///< the only copy; only its hash is stored
+  SystemTime expires_at;
+  v1::User user;
+};
+
+/// Organizations, users and sessions: the in-memory view of the durable records plus every
+/// change to them. Changes are committed (with their audit entries) before memory is updated and
+/// before the caller's completion runs, so a 2xx never precedes durability.
+/// Thread-safe: any strand may call any method; completions run on the store's writer thread or
+/// the crypto executor and must only post or respond.
+class AccountService final : public http::Authenticator {
+ public:
+  template <class T>
+  using Done = std::function<void(Outcome<T>)>;
+
+  /// `crypto` runs password hashing (tens of ms each) off the I/O threads.
+  AccountService(storage::Store& store, const Clock& clock, boost::asio::any_io_executor crypto,
+                 AccountOptions options);
+
+  /// Loads organizations, users and sessions from the store. Call once before serving.
+  Result<void> load();
+
+  /// True when no user exists yet (first start on an empty data dir).
+  bool empty() const;
+
+  /// POST /v1/login. Wrong username or password: INVALID_CREDENTIALS; over the failed-login limit:
+  /// TOO_MANY_ATTEMPTS. Audited either way.
+  void login(std::string username, std::string password, std::string request_id,
+             Done<LoginResult> done);
+
+  /// POST /v1/logout: revokes the caller's token.
+  void logout(const Principal& who, std::string request_id, Done<void> done);
+
+  /// GET /v1/me.
+  Outcome<v1::User> me(const Principal& who) const;
+
+  void create_organization(const Principal& who, v1::CreateOrganizationRequest req,
+                           std::string request_id, Decorate decorate,
+                           Done<v1::Organization> done);
+  /// Organizations without their webhook secrets.
+  std::vector<v1::Organization> list_organizations() const;
+
+  void create_user(const Principal& who, v1::CreateUserRequest req, std::string request_id,
+                   Decorate decorate, Done<v1::User> done);
+  std::vector<v1::User> list_users() const;
+  /// Disables a user and revokes every token it holds, at once.
+  void disable_user(const Principal& who, std::string user_id, std::string request_id,
+                    Done<v1::User> done);
+
+  /// Creates the first ADMIN (and the center organization) on an empty store.
+  void bootstrap_admin(const std::string& center_name, const std::string& password,
+                       Done<v1::User> done);
+
+  /// http::Authenticator: a principal for a live token; refreshes its idle timer.
+  std::optional<Principal> authenticate(std::string_view bearer_token) override;
+
+  std::optional<v1::User> find_user(const std::string& id) const;
+  std::optional<v1::User> find_user_by_username(const std::string& username) const;
+  std::optional<v1::Organization> find_organization(const std::string& id) const;
+  /// Ids of the active users of an organization, ascending.
+  std::vector<std::string> active_members(const std::string& organization_id) const;
+  /// Ids of the active users with a role, ascending.
+  std::vector<std::string> active_with_role(v1::Role role) const;
+
+ private:
+  struct SessionState {
+    v1::StoredSession stored;
+    SystemTime last_used;
+    SystemTime last_persisted;
+  };
+
+  bool login_throttled(const std::string& key, SystemTime now);
+  void record_failed_login(const std::string& key, SystemTime now);
+  void finish_login(const std::string& key, std::optional<v1::StoredUser> user, bool password_ok,
+                    std::string request_id, Done<LoginResult> done);
+  void create_user_hashed(const Principal& who, v1::CreateUserRequest req, std::string phc,
+                          std::string request_id, Decorate decorate, Done<v1::User> done);
+  void apply_user(const v1::StoredUser& stored);
+  void persist_last_used(const std::string& token_hash);
+
+  storage::Store& store_;
+  const Clock& clock_;
+  boost::asio::any_io_executor crypto_;
+  AccountOptions options_;
+
+  std::mutex session_write_mutex_;  ///< orders session record writes in the store's queue
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, v1::Organization> organizations_;
+  std::map<std::string, v1::StoredUser> users_;
+  std::map<std::string, std::string> user_ids_by_username_;  ///< lowercase username -> id
+  std::unordered_map<std::string, SessionState> sessions_;    ///< token hash -> session
+
+  std::mutex failures_mutex_;
+  std::map<std::string, std::deque<SystemTime>> failed_logins_;
+};
+
+/// Lowercase ASCII copy; usernames compare case-insensitively.
+std::string lowercase(std::string_view s);
+
+}  // namespace oshin::app

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <iosfwd>
+
+#include "oshin/v1/config.pb.h"
+
+namespace oshin::app {
+
+/// Runs oshin-server with a loaded configuration until SIGTERM or SIGINT: opens the store,
+/// bootstraps the admin (or exits non-zero when OSHIN_ADMIN_PASSWORD is missing and `demo` is
+/// off), seeds the demo, wires services and routes, listens, prints `listening on HOST:PORT`,
+/// and on a signal drains in-flight requests, syncs and returns 0. `out` receives the human
+/// start-up text (URL and demo logins); errors go to `err`.
+int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std::ostream& err);
+
+}  // namespace oshin::app

@@ -1,0 +1,27 @@
+// oshin-server: wires the configuration to the server. Everything else lives in the libraries.
+#include <iostream>
+
+#include "oshin/app/server_main.hpp"
+#include "oshin/http/config.hpp"
+
+int main(int argc, char** argv) {
+  std::string error;
+  auto cmd = oshin::http::parse_command_line(argc, argv, &error);
+  if (!cmd) {
+    std::cerr << "oshin-server: " << error << "\n"
+              << "usage: oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] "
+                 "[--demo]\n";
+    return 2;
+  }
+  if (cmd->help) {
+    std::cout << "usage: oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] "
+                 "[--demo]\n";
+    return 0;
+  }
+  auto config = oshin::http::load_config(*cmd, &error);
+  if (!config) {
+    std::cerr << "oshin-server: " << error << "\n";
+    return 2;
+  }
+  return oshin::app::run_server(*config, cmd->demo, std::cout, std::cerr);
+}

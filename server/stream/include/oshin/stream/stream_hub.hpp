@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "oshin/storage/store.hpp"
+#include "oshin/v1/stream.pb.h"
+
+namespace oshin::stream {
+
+/// A receiver of live events for one account (a WebSocket session).
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+
+  /// Takes one live event (seq set, rising per account). Called by StreamHub::publish on the
+  /// publisher's thread with the hub's lock held: it must only enqueue (never block, never call
+  /// back into the hub) and must not throw.
+  virtual void deliver(std::shared_ptr<const v1::ServerEvent> event) = 0;
+};
+
+/// Live fan-out of committed events to the connected sessions of each account.
+/// Thread-safe: any thread may call any method.
+class StreamHub {
+ public:
+  StreamHub() = default;
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  /// Hands `event` to every session subscribed to `account_id`. Call it after the event's commit
+  /// is synced, in seq order per account (e.g. from the store's writer thread, inside the commit
+  /// handler). Never blocks: each session only enqueues (a session whose queue is full drops
+  /// itself). A null event is ignored.
+  void publish(const std::string& account_id, std::shared_ptr<const v1::ServerEvent> event);
+
+  /// Subscribes a session to an account's live events. The hub keeps only a weak reference.
+  void subscribe(const std::string& account_id, const std::shared_ptr<StreamSink>& sink);
+
+  /// Removes a session; removing one that is not subscribed is a no-op.
+  void unsubscribe(const std::string& account_id, const StreamSink* sink);
+
+  /// Subscribed sessions, over all accounts.
+  std::size_t connections() const;
+
+  /// Blocks the caller until exactly `count` sessions are subscribed or `timeout` passes;
+  /// returns whether the count was reached. For tests and tools: never call it on an I/O thread.
+  bool wait_for_connections(std::size_t count, std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Entry {
+    const StreamSink* key;
+    std::weak_ptr<StreamSink> sink;
+  };
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::unordered_map<std::string, std::vector<Entry>> sinks_;  ///< account id -> sessions
+  std::size_t count_ = 0;
+};
+
+/// One event for one recipient account, as a service produces it. `event.seq` is left 0: the
+/// store assigns it. `event.at` and `event.type` must be set by the service.
+struct OutgoingEvent {
+  std::string account_id;
+  v1::ServerEvent event;
+};
+
+/// Adds one AppendEvent per outgoing event to `tx` (type = event.type(), stream_key =
+/// account_id, payload = the event serialized with seq 0, at_ms), in order. Any thread.
+void add_events(storage::Transaction& tx, const std::vector<OutgoingEvent>& events,
+                std::int64_t at_ms);
+
+/// After `tx` committed: gives each event its seq, result.event_seqs[first_event_index + i]
+/// (the AppendEvents of add_events in mutation order; `first_event_index` counts AppendEvents
+/// added to the transaction before them), and publishes it to its account. Call it from the
+/// commit handler (the store's writer thread) so that events are published in seq order.
+/// A result with too few seqs (a wiring bug) publishes nothing and logs an error.
+void publish_committed(StreamHub& hub, std::vector<OutgoingEvent> events,
+                       const storage::CommitResult& result, std::size_t first_event_index = 0);
+
+}  // namespace oshin::stream

@@ -1,0 +1,158 @@
+#include "stream_handshake.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <string_view>
+#include <utility>
+
+#include "event_frames.hpp"
+#include "oshin/http/codec.hpp"
+#include "websocket_session.hpp"
+
+namespace oshin::stream::detail {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bh = boost::beast::http;
+using beast::error_code;
+using tcp = net::ip::tcp;
+
+constexpr std::size_t kMaxSeqDigits = 19;
+
+struct Query {
+  std::optional<std::string> since;
+  std::optional<std::string> ticket;
+};
+
+// The since and ticket parameters of an origin-form target (first occurrence wins, as in the
+// router); nullopt when the target does not parse.
+std::optional<Query> parse_query(std::string_view target) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) {
+    return std::nullopt;
+  }
+  Query query;
+  if (parsed->has_query()) {
+    for (auto param : parsed->params()) {
+      if (param.key == "since" && !query.since) {
+        query.since = std::move(param.value);
+      } else if (param.key == "ticket" && !query.ticket) {
+        query.ticket = std::move(param.value);
+      }
+    }
+  }
+  return query;
+}
+
+// A non-negative decimal seq; nullopt for anything else (signs, spaces, overflow).
+std::optional<std::int64_t> parse_seq(std::string_view text) {
+  if (text.empty() || text.size() > kMaxSeqDigits) {
+    return std::nullopt;
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+  }
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+StreamHandshake::StreamHandshake(beast::tcp_stream&& stream, http::Request req,
+                                 std::shared_ptr<StreamState> state)
+    : stream_(std::move(stream)), req_(std::move(req)), state_(std::move(state)) {}
+
+void StreamHandshake::run() {
+  if (state_->shutting_down.load()) {
+    return reject(Errc::unavailable, "the server is shutting down");
+  }
+  std::optional<Query> query = parse_query(req_.target());
+  if (!query) {
+    return reject(Errc::invalid_argument, "malformed request target");
+  }
+  if (query->since) {
+    since_ = parse_seq(*query->since);
+    if (!since_) {
+      return reject(Errc::invalid_argument, "since must be a non-negative integer", "since");
+    }
+  }
+  if (req_.find(bh::field::authorization) != req_.end()) {
+    // A header wins over a ticket; a malformed or unknown token is refused, not ignored.
+    std::optional<std::string_view> token = http::bearer_token(req_);
+    std::optional<Principal> principal;
+    if (token) {
+      principal = state_->authenticator.authenticate(*token);
+    }
+    if (!principal) {
+      return reject(Errc::unauthenticated);
+    }
+    return start_session(principal->user_id);
+  }
+  if (query->ticket) {
+    // Redeeming writes to the store; the answer comes back on the writer thread.
+    state_->tickets.redeem(
+        *query->ticket, [self = shared_from_this(), strand = stream_.get_executor()](
+                            std::optional<std::string> user_id) mutable {
+          net::post(strand, [self = std::move(self), user_id = std::move(user_id)]() mutable {
+            self->on_ticket(std::move(user_id));
+          });
+        });
+    return;
+  }
+  reject(Errc::unauthenticated);
+}
+
+void StreamHandshake::on_ticket(std::optional<std::string> user_id) {
+  if (!user_id) {
+    return reject(Errc::unauthenticated, "the stream ticket is used, expired or unknown");
+  }
+  start_session(std::move(*user_id));
+}
+
+void StreamHandshake::start_session(std::string account_id) {
+  if (state_->shutting_down.load()) {
+    return reject(Errc::unavailable, "the server is shutting down");
+  }
+  Negotiated negotiated = negotiate_subprotocol(req_);
+  auto session = std::make_shared<WebSocketSession>(
+      std::move(stream_), state_, std::move(account_id), since_, std::move(negotiated));
+  session->run(std::move(req_));
+}
+
+void StreamHandshake::reject(Errc code, std::string message, std::string field) {
+  res_ = http::make_error_response(req_,
+                                   http::ApiError{code, std::move(message), std::move(field), {}});
+  if (code == Errc::unauthenticated) {
+    res_.set(bh::field::www_authenticate, "Bearer");
+  }
+  res_.keep_alive(false);
+  res_.prepare_payload();
+  spdlog::info("stream handshake refused: {} {}", http_status(code), api_error_code(code));
+  stream_.expires_after(state_->options.handshake_timeout);
+  bh::async_write(stream_, res_,
+                  beast::bind_front_handler(&StreamHandshake::on_write, shared_from_this()));
+}
+
+void StreamHandshake::on_write(error_code ec, std::size_t /*bytes*/) {
+  if (ec) {
+    spdlog::debug("stream handshake write: {}", ec.message());
+    return;
+  }
+  // The answer is out; the socket closes with this object.
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace oshin::stream::detail

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "oshin/common/errc.hpp"
+#include "oshin/http/router.hpp"
+#include "stream_state.hpp"
+
+namespace oshin::stream::detail {
+
+/// The HTTP half of a stream upgrade: validates `?since=`, authenticates (bearer header, or a
+/// single-use `?ticket=` redeemed durably), then hands the connection to a WebSocketSession, or
+/// answers the handshake itself with the API error (401, 400, 503) and closes.
+/// Runs on the connection's strand (the stream's executor).
+class StreamHandshake final : public std::enable_shared_from_this<StreamHandshake> {
+ public:
+  StreamHandshake(boost::beast::tcp_stream&& stream, http::Request req,
+                  std::shared_ptr<StreamState> state);
+
+  /// Starts. On the connection's strand, once.
+  void run();
+
+ private:
+  void on_ticket(std::optional<std::string> user_id);
+  void start_session(std::string account_id);
+  void reject(Errc code, std::string message = {}, std::string field = {});
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+
+  boost::beast::tcp_stream stream_;
+  http::Request req_;
+  std::shared_ptr<StreamState> state_;
+  std::optional<std::int64_t> since_;
+  http::Response res_;
+};
+
+}  // namespace oshin::stream::detail

@@ -1,0 +1,290 @@
+// Group commit: many transactions share one SQLite transaction, each fails alone, and no handler
+// runs before its data is visible to other connections.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store_test_support.hpp"
+
+namespace oshin::storage::testing {
+namespace {
+
+struct CommitStats {
+  std::atomic<std::int64_t> commits{0};
+  std::atomic<std::int64_t> transactions{0};
+  std::atomic<std::int64_t> max_batch{0};
+  std::atomic<std::int64_t> nonpositive_times{0};
+};
+
+StoreObserver observe(CommitStats& stats) {
+  StoreObserver observer;
+  observer.on_commit = [&stats](std::chrono::nanoseconds elapsed, std::size_t transactions) {
+    ++stats.commits;
+    stats.transactions += static_cast<std::int64_t>(transactions);
+    auto n = static_cast<std::int64_t>(transactions);
+    std::int64_t seen = stats.max_batch.load();
+    while (n > seen && !stats.max_batch.compare_exchange_weak(seen, n)) {
+    }
+    if (elapsed.count() <= 0) {
+      ++stats.nonpositive_times;
+    }
+  };
+  return observer;
+}
+
+TEST(GroupCommitTest, ConcurrentCommitsShareFsyncs) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 500;
+  constexpr int kTotal = kThreads * kPerThread;
+  TempDir dir;
+  CommitStats stats;
+  SqliteOptions options = options_in(dir);
+  options.observer = observe(stats);
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+
+  // Hold the writer inside the first handler until every transaction is queued, so batching
+  // does not depend on timing. (Real handlers must not block; this one is a test gate.)
+  Latch all_submitted(kThreads);
+  ASSERT_TRUE(commit_and_wait(*store, Transaction{}));
+  const std::int64_t commits_before = stats.commits.load();
+  Latch gate_taken(1);
+  store->commit(Transaction{}, [&](Result<CommitResult>) {
+    gate_taken.count_down();
+    EXPECT_TRUE(all_submitted.wait());
+  });
+  ASSERT_TRUE(gate_taken.wait());
+
+  std::vector<std::atomic<int>> calls(kTotal);
+  std::atomic<int> failures{0};
+  Latch done(kTotal);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        store->commit(tx({put("item", "i" + std::to_string(n), "body"),
+                          event("item.created", "t" + std::to_string(t), std::to_string(n))}),
+                      [&, n](Result<CommitResult> result) {
+                        ++calls[static_cast<std::size_t>(n)];
+                        if (!result) {
+                          ++failures;
+                        }
+                        done.count_down();
+                      });
+      }
+      all_submitted.count_down();
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  ASSERT_TRUE(done.wait());
+  EXPECT_EQ(failures.load(), 0);
+  for (std::atomic<int>& c : calls) {
+    EXPECT_EQ(c.load(), 1);
+  }
+  auto items = store->list("item");
+  ASSERT_TRUE(items);
+  EXPECT_EQ(items.value().size(), static_cast<std::size_t>(kTotal));
+  auto read = store->events_after(0, "", kTotal + 10);
+  ASSERT_TRUE(read);
+  const std::vector<StoredEvent>& events = read.value();
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(kTotal));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(events[i].seq, static_cast<std::int64_t>(i) + 1);
+  }
+  store->close();
+
+  const std::int64_t commits = stats.commits.load() - commits_before;
+  EXPECT_LT(commits, kTotal / 10) << "group commit did not batch";
+  EXPECT_GT(stats.max_batch.load(), 1);
+  EXPECT_LE(stats.max_batch.load(), static_cast<std::int64_t>(options.max_batch));
+  EXPECT_EQ(stats.transactions.load(), kTotal + 2);
+  EXPECT_EQ(stats.nonpositive_times.load(), 0);
+}
+
+TEST(GroupCommitTest, UniqueClashFailsOnlyThatTransaction) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 100;
+  TempDir dir;
+  CommitStats stats;
+  SqliteOptions options = options_in(dir);
+  options.observer = observe(stats);
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(commit_and_wait(*store, tx({put("user", "taken", "x", "alice")})));
+
+  Latch all_submitted(kThreads);
+  Latch gate_taken(1);
+  store->commit(Transaction{}, [&](Result<CommitResult>) {
+    gate_taken.count_down();
+    EXPECT_TRUE(all_submitted.wait());
+  });
+  ASSERT_TRUE(gate_taken.wait());
+  const std::int64_t commits_before = stats.commits.load();
+
+  // Every 10th transaction reuses the taken username (and, for good measure, also appends an
+  // event and an audit entry that must vanish with it).
+  std::mutex mutex;
+  std::set<int> ok_ids;
+  std::set<int> clash_ids;
+  std::vector<std::int64_t> event_seqs;
+  std::vector<std::int64_t> audit_seqs;
+  std::atomic<int> unexpected{0};
+  Latch done(kThreads * kPerThread);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        const bool clash = n % 10 == 0;
+        const std::string name = clash ? "alice" : "user" + std::to_string(n);
+        store->commit(tx({put("user", "u" + std::to_string(n), "b", name), event("e", "", "p"),
+                          audit("user.create", n)}),
+                      [&, n, clash](Result<CommitResult> result) {
+                        std::lock_guard lock(mutex);
+                        if (clash) {
+                          if (result || result.error() != make_error_code(Errc::already_exists)) {
+                            ++unexpected;
+                          }
+                          clash_ids.insert(n);
+                        } else if (result) {
+                          ok_ids.insert(n);
+                          event_seqs.insert(event_seqs.end(), result.value().event_seqs.begin(),
+                                            result.value().event_seqs.end());
+                          audit_seqs.insert(audit_seqs.end(), result.value().audit_seqs.begin(),
+                                            result.value().audit_seqs.end());
+                        } else {
+                          ++unexpected;
+                        }
+                        done.count_down();
+                      });
+      }
+      all_submitted.count_down();
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  ASSERT_TRUE(done.wait());
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(clash_ids.size(), static_cast<std::size_t>(kThreads * kPerThread / 10));
+  EXPECT_EQ(ok_ids.size(), static_cast<std::size_t>(kThreads * kPerThread * 9 / 10));
+  // The clashes shared batches with successful transactions.
+  EXPECT_LT(stats.commits.load() - commits_before, static_cast<std::int64_t>(clash_ids.size()));
+
+  // Successful transactions' seqs are exactly 1..N: failed ones left no gaps.
+  std::sort(event_seqs.begin(), event_seqs.end());
+  std::sort(audit_seqs.begin(), audit_seqs.end());
+  for (std::size_t i = 0; i < event_seqs.size(); ++i) {
+    ASSERT_EQ(event_seqs[i], static_cast<std::int64_t>(i) + 1);
+    ASSERT_EQ(audit_seqs[i], static_cast<std::int64_t>(i) + 1);
+  }
+  for (int n : clash_ids) {
+    auto got = store->get("user", "u" + std::to_string(n));
+    ASSERT_TRUE(got);
+    EXPECT_FALSE(got.value().has_value());
+  }
+  auto users = store->list("user");
+  ASSERT_TRUE(users);
+  EXPECT_EQ(users.value().size(), ok_ids.size() + 1);
+  auto verify = store->verify_audit();
+  ASSERT_TRUE(verify);
+  EXPECT_TRUE(verify.value().ok);
+  EXPECT_EQ(verify.value().entries, static_cast<std::int64_t>(ok_ids.size()));
+}
+
+TEST(GroupCommitTest, HandlersRunOnlyAfterDataIsVisibleElsewhere) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  TempDir dir;
+  auto store = open_or_fail(options_in(dir));
+  ASSERT_NE(store, nullptr);
+  // Another connection, as another process would have; used only from the writer thread.
+  RawDb other(dir.file("oshin.db"));
+
+  std::atomic<int> invisible{0};
+  std::atomic<int> failures{0};
+  Latch done(kThreads * kPerThread);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        store->commit(tx({put("item", id, "v"), event("t", id, "p")}),
+                      [&, id](Result<CommitResult> result) {
+                        if (!result) {
+                          ++failures;
+                        } else {
+                          auto got = store->get("item", id);
+                          if (!got || !got.value().has_value()) {
+                            ++invisible;
+                          }
+                          const std::int64_t seq = result.value().event_seqs.at(0);
+                          if (other.scalar("SELECT count(*) FROM records WHERE kind = 'item' "
+                                           "AND id = '" +
+                                           id + "'") != 1 ||
+                              other.scalar("SELECT count(*) FROM events WHERE seq = " +
+                                           std::to_string(seq)) != 1) {
+                            ++invisible;
+                          }
+                        }
+                        done.count_down();
+                      });
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  ASSERT_TRUE(done.wait());
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(invisible.load(), 0);
+  store->close();
+}
+
+TEST(GroupCommitTest, MaxBatchOfOneStillWorks) {
+  TempDir dir;
+  CommitStats stats;
+  SqliteOptions options = options_in(dir);
+  options.max_batch = 1;
+  options.observer = observe(stats);
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  Latch done(20);
+  for (int i = 0; i < 20; ++i) {
+    store->commit(tx({event("t", "", "p")}), [&](Result<CommitResult> result) {
+      EXPECT_TRUE(result);
+      done.count_down();
+    });
+  }
+  ASSERT_TRUE(done.wait());
+  store->close();
+  EXPECT_EQ(stats.commits.load(), 20);
+  EXPECT_EQ(stats.max_batch.load(), 1);
+}
+
+TEST(GroupCommitTest, ThrowingHandlerDoesNotStopTheWriter) {
+  TempDir dir;
+  auto store = open_or_fail(options_in(dir));
+  ASSERT_NE(store, nullptr);
+  store->commit(tx({put("item", "a", "x")}),
+                [](Result<CommitResult>) { throw std::runtime_error("bad handler"); });
+  EXPECT_TRUE(commit_and_wait(*store, tx({put("item", "b", "y")})));
+  auto items = store->list("item");
+  ASSERT_TRUE(items);
+  EXPECT_EQ(items.value().size(), 2U);
+  store->close();
+}
+
+}  // namespace
+}  // namespace oshin::storage::testing

@@ -1,0 +1,143 @@
+#include "oshin/stream/stream_hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace oshin::stream {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RecordingSink final : public StreamSink {
+ public:
+  void deliver(std::shared_ptr<const v1::ServerEvent> event) override {
+    std::lock_guard lock(mutex_);
+    seqs_.push_back(event->seq());
+  }
+  std::vector<std::int64_t> seqs() const {
+    std::lock_guard lock(mutex_);
+    return seqs_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::int64_t> seqs_;
+};
+
+std::shared_ptr<const v1::ServerEvent> event_with_seq(std::int64_t seq) {
+  auto event = std::make_shared<v1::ServerEvent>();
+  event->set_seq(seq);
+  event->set_type("offer");
+  return event;
+}
+
+TEST(StreamHubTest, PublishReachesOnlyTheAccountsSessions) {
+  StreamHub hub;
+  auto a1 = std::make_shared<RecordingSink>();
+  auto a2 = std::make_shared<RecordingSink>();
+  auto b = std::make_shared<RecordingSink>();
+  hub.subscribe("a", a1);
+  hub.subscribe("a", a2);
+  hub.subscribe("b", b);
+  EXPECT_EQ(hub.connections(), 3U);
+
+  hub.publish("a", event_with_seq(1));
+  hub.publish("b", event_with_seq(2));
+  hub.publish("a", event_with_seq(3));
+  hub.publish("nobody", event_with_seq(4));
+  hub.publish("a", nullptr);
+
+  EXPECT_EQ(a1->seqs(), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(a2->seqs(), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(b->seqs(), (std::vector<std::int64_t>{2}));
+}
+
+TEST(StreamHubTest, UnsubscribeAndExpiredSessions) {
+  StreamHub hub;
+  auto a1 = std::make_shared<RecordingSink>();
+  auto a2 = std::make_shared<RecordingSink>();
+  hub.subscribe("a", a1);
+  hub.subscribe("a", a2);
+  hub.unsubscribe("a", a1.get());
+  hub.unsubscribe("a", a1.get());  // twice: no-op
+  hub.unsubscribe("zzz", a1.get());
+  EXPECT_EQ(hub.connections(), 1U);
+  hub.publish("a", event_with_seq(7));
+  EXPECT_TRUE(a1->seqs().empty());
+  EXPECT_EQ(a2->seqs(), (std::vector<std::int64_t>{7}));
+
+  // A session that died without unsubscribing is skipped (the hub holds weak references).
+  const StreamSink* raw = a2.get();
+  a2.reset();
+  hub.publish("a", event_with_seq(8));
+  hub.unsubscribe("a", raw);
+  EXPECT_EQ(hub.connections(), 0U);
+}
+
+TEST(StreamHubTest, WaitForConnectionsHasADeadline) {
+  StreamHub hub;
+  auto sink = std::make_shared<RecordingSink>();
+  EXPECT_FALSE(hub.wait_for_connections(1, 10ms));
+  std::thread t([&] { hub.subscribe("a", sink); });
+  EXPECT_TRUE(hub.wait_for_connections(1, 10s));
+  t.join();
+}
+
+TEST(StreamHubTest, AddEventsMakesOneAppendPerRecipientWithSeqZero) {
+  std::vector<OutgoingEvent> events(2);
+  events[0].account_id = "u-1";
+  events[0].event.set_type("offer");
+  events[0].event.mutable_offer()->set_id("o-1");
+  events[1].account_id = "u-2";
+  events[1].event.set_type("visitUpdated");
+  events[1].event.set_seq(99);  // a stale seq is never stored
+  events[1].event.mutable_visit_updated()->set_id("v-1");
+
+  storage::Transaction tx;
+  tx.mutations.emplace_back(storage::EraseRecord{"x", "y"});
+  add_events(tx, events, 1234);
+  ASSERT_EQ(tx.mutations.size(), 3U);
+  const auto* first = std::get_if<storage::AppendEvent>(&tx.mutations[1]);
+  const auto* second = std::get_if<storage::AppendEvent>(&tx.mutations[2]);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(first->type, "offer");
+  EXPECT_EQ(first->stream_key, "u-1");
+  EXPECT_EQ(first->at_ms, 1234);
+  EXPECT_EQ(second->type, "visitUpdated");
+  EXPECT_EQ(second->stream_key, "u-2");
+  v1::ServerEvent stored;
+  ASSERT_TRUE(stored.ParseFromString(second->payload));
+  EXPECT_EQ(stored.seq(), 0);
+  EXPECT_EQ(stored.visit_updated().id(), "v-1");
+}
+
+TEST(StreamHubTest, PublishCommittedAssignsSeqsFromTheResult) {
+  StreamHub hub;
+  auto a = std::make_shared<RecordingSink>();
+  auto b = std::make_shared<RecordingSink>();
+  hub.subscribe("a", a);
+  hub.subscribe("b", b);
+  std::vector<OutgoingEvent> events{{"a", {}}, {"b", {}}, {"a", {}}};
+  storage::CommitResult result;
+  result.event_seqs = {10, 11, 12, 13};  // 10 belongs to an AppendEvent added before them
+  publish_committed(hub, events, result, 1);
+  EXPECT_EQ(a->seqs(), (std::vector<std::int64_t>{11, 13}));
+  EXPECT_EQ(b->seqs(), (std::vector<std::int64_t>{12}));
+
+  // Too few seqs (a wiring bug): nothing is published.
+  publish_committed(hub, events, result, 2);
+  publish_committed(hub, events, result, 9);
+  EXPECT_EQ(a->seqs().size(), 2U);
+  EXPECT_EQ(b->seqs().size(), 1U);
+}
+
+}  // namespace
+}  // namespace oshin::stream
