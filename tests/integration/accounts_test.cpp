@@ -75,8 +75,8 @@ TEST_F(Accounts, MissingBadAndRevokedTokensAre401) {
   auto bad = http_call(port(), verb::get, "/v1/me", {}, "not-a-real-token");
   EXPECT_EQ(bad.status, 401u);
   EXPECT_EQ(bad.error_code(), "UNAUTHENTICATED");
-  auto basic = http_call(port(), verb::get, "/v1/me", {}, {},
-                         {{"Authorization", "Basic YWRtaW46YWRtaW4="}});
+  auto basic =
+      http_call(port(), verb::get, "/v1/me", {}, {}, {{"Authorization", "Basic YWRtaW46YWRtaW4="}});
   EXPECT_EQ(basic.status, 401u);
 }
 
@@ -166,11 +166,10 @@ TEST_F(Accounts, CreateUserValidation) {
 }
 
 TEST_F(Accounts, OrganizationsWithWebhookGetASecretShownOnce) {
-  auto r = http_call(port(), verb::post, "/v1/organizations",
-                     js({{"name", "Clinic W"},
-                         {"kind", "CLINIC"},
-                         {"webhookUrl", "https://clinic.example/hook"}}),
-                     admin_token());
+  auto r = http_call(
+      port(), verb::post, "/v1/organizations",
+      js({{"name", "Clinic W"}, {"kind", "CLINIC"}, {"webhookUrl", "https://clinic.example/hook"}}),
+      admin_token());
   ASSERT_EQ(r.status, 201u) << r.body;
   std::string secret(r.json().at("webhookSecret").as_string());
   EXPECT_GE(secret.size(), 32u);
@@ -183,8 +182,8 @@ TEST_F(Accounts, OrganizationsWithWebhookGetASecretShownOnce) {
                        admin_token());
   EXPECT_EQ(bad.status, 400u);
   EXPECT_EQ(bad.json().at("error").at("field").as_string(), "webhookUrl");
-  auto no_kind = http_call(port(), verb::post, "/v1/organizations", js({{"name", "No kind"}}),
-                           admin_token());
+  auto no_kind =
+      http_call(port(), verb::post, "/v1/organizations", js({{"name", "No kind"}}), admin_token());
   EXPECT_EQ(no_kind.status, 400u);
 }
 

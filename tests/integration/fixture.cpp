@@ -18,9 +18,9 @@ void ServerSuite::SetUpTestSuite() {
   ASSERT_EQ(orgs.status, 200u);
   center_id_ = std::make_unique<std::string>(
       orgs.json().at("organizations").as_array().at(0).at("id").as_string());
-  auto station = http_call(port(), bhttp::verb::post, "/v1/organizations",
-                           js({{"name", "Station A"}, {"kind", "VISITING_NURSE_STATION"}}),
-                           admin_token());
+  auto station =
+      http_call(port(), bhttp::verb::post, "/v1/organizations",
+                js({{"name", "Station A"}, {"kind", "VISITING_NURSE_STATION"}}), admin_token());
   ASSERT_EQ(station.status, 201u) << station.body;
   station_id_ = std::make_unique<std::string>(station.json().at("id").as_string());
 }

@@ -35,6 +35,8 @@ class ServerSuite : public ::testing::Test {
 };
 
 /// JSON text of an object.
-inline std::string js(const boost::json::object& o) { return boost::json::serialize(o); }
+inline std::string js(const boost::json::object& o) {
+  return boost::json::serialize(o);
+}
 
 }  // namespace oshin::testing

@@ -44,8 +44,7 @@ class HttpClient {
   HttpResult get(const std::string& target, const std::string& token = {}) {
     return request(bhttp::verb::get, target, {}, token);
   }
-  HttpResult post(const std::string& target, const std::string& body,
-                  const std::string& token = {},
+  HttpResult post(const std::string& target, const std::string& body, const std::string& token = {},
                   const std::map<std::string, std::string>& headers = {}) {
     return request(bhttp::verb::post, target, body, token, headers);
   }

@@ -18,7 +18,9 @@ namespace {
 namespace json = boost::json;
 using bhttp::verb;
 
-std::string js(const json::object& o) { return json::serialize(o); }
+std::string js(const json::object& o) {
+  return json::serialize(o);
+}
 
 std::string admin_login(unsigned short port) {
   return login(port, "admin", ServerProcess::kAdminPassword);
@@ -90,8 +92,8 @@ TEST(Lifecycle, ConfigFileIsReadAndFlagsOverrideIt) {
 
   // --data-dir overrides the file's dataDir.
   ServerProcess::Options o2;
-  o2.args = {"--config", config.string(), "--listen", "127.0.0.1:0", "--data-dir",
-             flag_dir.string()};
+  o2.args = {"--config",    config.string(), "--listen",
+             "127.0.0.1:0", "--data-dir",    flag_dir.string()};
   ServerProcess p2(o2);
   ASSERT_TRUE(p2.wait_listening().has_value()) << p2.output();
   EXPECT_TRUE(std::filesystem::exists(flag_dir / "oshin.db"));
@@ -280,8 +282,7 @@ TEST(Lifecycle, AuditRecordsAccountActionsAndVerifyDetectsAnEditedRow) {
     }
     sqlite3_finalize(st);
     sql += "UPDATE audit SET outcome='ok' WHERE action='login' AND outcome='failed';";
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-        << (err ? err : "");
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     EXPECT_GE(sqlite3_changes(db), 1);
     sqlite3_close(db);
   }

@@ -65,8 +65,8 @@ void Night::relogin_all() {
   }
 }
 
-HttpResult Night::post(const std::string& who, const std::string& target,
-                       const json::object& body, const std::map<std::string, std::string>& headers) {
+HttpResult Night::post(const std::string& who, const std::string& target, const json::object& body,
+                       const std::map<std::string, std::string>& headers) {
   return http_call(port(), verb::post, target, json::serialize(body), tokens_.at(who), headers);
 }
 
@@ -82,7 +82,8 @@ void Night::setup() {
   passwords_["admin"] = ServerProcess::kAdminPassword;
   tokens_["admin"] = login(port(), "admin", ServerProcess::kAdminPassword);
   auto orgs = get("admin", "/v1/organizations");
-  orgs_["center"] = std::string(orgs.json().at("organizations").as_array().at(0).at("id").as_string());
+  orgs_["center"] =
+      std::string(orgs.json().at("organizations").as_array().at(0).at("id").as_string());
   auto make_org = [&](const std::string& key, const std::string& name, const std::string& kind) {
     auto r = post("admin", "/v1/organizations", {{"name", name}, {"kind", kind}});
     if (r.status != 201) {

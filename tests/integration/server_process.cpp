@@ -136,9 +136,9 @@ std::optional<unsigned short> ServerProcess::wait_listening(std::chrono::millise
 
 bool ServerProcess::wait_output(const std::string& text, std::chrono::milliseconds deadline) {
   std::unique_lock lock(mutex_);
-  return cv_.wait_for(lock, deadline,
-                      [&] { return output_.find(text) != std::string::npos || eof_; }) &&
-         output_.find(text) != std::string::npos;
+  return cv_.wait_for(lock, deadline, [&] {
+    return output_.find(text) != std::string::npos || eof_;
+  }) && output_.find(text) != std::string::npos;
 }
 
 std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds deadline) {

@@ -29,9 +29,9 @@ class TempDir {
 class ServerProcess {
  public:
   struct Options {
-    std::vector<std::string> args;                 ///< e.g. {"--listen", "127.0.0.1:0"}
-    std::map<std::string, std::string> env;        ///< added to a minimal environment
-    bool inherit_admin_password = true;            ///< sets OSHIN_ADMIN_PASSWORD=kAdminPassword
+    std::vector<std::string> args;           ///< e.g. {"--listen", "127.0.0.1:0"}
+    std::map<std::string, std::string> env;  ///< added to a minimal environment
+    bool inherit_admin_password = true;      ///< sets OSHIN_ADMIN_PASSWORD=kAdminPassword
   };
   static constexpr const char* kAdminPassword = "admin-test-password-1";
 
@@ -50,8 +50,8 @@ class ServerProcess {
   /// Waits for exit and returns the exit code (128 + signal when killed); nullopt on deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds deadline = std::chrono::seconds(30));
 
-  void kill_hard();   ///< SIGKILL
-  void terminate();   ///< SIGTERM
+  void kill_hard();  ///< SIGKILL
+  void terminate();  ///< SIGTERM
   std::string output() const;
   int pid() const { return pid_; }
 

@@ -106,8 +106,9 @@ TEST_F(Shell, ProtobufRequestAndResponseByNegotiation) {
   v1::LoginRequest req;
   req.set_username("proto.nurse");
   req.set_password("proto-nurse-password");
-  auto r = http_call(port(), verb::post, "/v1/login", req.SerializeAsString(), {},
-                     {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}});
+  auto r =
+      http_call(port(), verb::post, "/v1/login", req.SerializeAsString(), {},
+                {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}});
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.header("content-type"), "application/x-protobuf");
   v1::LoginResponse res;
@@ -120,8 +121,8 @@ TEST_F(Shell, ProtobufRequestAndResponseByNegotiation) {
   v1::User user;
   ASSERT_TRUE(user.ParseFromString(me.body));
   EXPECT_EQ(user.username(), "proto.nurse");
-  auto js_me = http_call(port(), verb::get, "/v1/me", {}, res.token(),
-                         {{"Accept", "application/json"}});
+  auto js_me =
+      http_call(port(), verb::get, "/v1/me", {}, res.token(), {{"Accept", "application/json"}});
   EXPECT_EQ(js_me.json().at("username").as_string(), "proto.nurse");
 }
 

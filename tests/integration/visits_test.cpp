@@ -14,13 +14,15 @@ namespace {
 namespace json = boost::json;
 using bhttp::verb;
 
-std::string str(const json::value& v) { return std::string(v.as_string()); }
+std::string str(const json::value& v) {
+  return std::string(v.as_string());
+}
 
 TEST(Visits, AWholeNightFromRequestToAcknowledgedSummary) {
   TempDir dir;
   Night night(dir.path());
-  std::string patient = night.make_patient("Hanako Yamada", Night::kCenterLat + 0.01,
-                                           Night::kCenterLon + 0.01);
+  std::string patient =
+      night.make_patient("Hanako Yamada", Night::kCenterLat + 0.01, Night::kCenterLon + 0.01);
   auto doctor_stream = StreamClient::connect(night.port(), night.token("doctor1"));
   auto nurse_stream = StreamClient::connect(night.port(), night.token("nurse2"));
   auto primary_stream = StreamClient::connect(night.port(), night.token("primary1"));
@@ -86,7 +88,8 @@ TEST(Visits, AWholeNightFromRequestToAcknowledgedSummary) {
       {"findings", "SpO2 91%, crackles right lower lobe"},
       {"diagnoses", json::array{"aspiration pneumonia"}},
       {"treatment", "ceftriaxone 1g IV"},
-      {"prescriptions", json::array{json::object{{"drug", "amoxicillin"}, {"dose", "500mg x3"}, {"days", 5}}}},
+      {"prescriptions",
+       json::array{json::object{{"drug", "amoxicillin"}, {"dose", "500mg x3"}, {"days", 5}}}},
       {"disposition", "STAYED_HOME"},
       {"instructionsForCareTeam", "check SpO2 every 4 hours"},
       {"followUpForPrimaryDoctor", "please see tomorrow"}};
@@ -124,8 +127,8 @@ TEST(Visits, AWholeNightFromRequestToAcknowledgedSummary) {
   EXPECT_EQ(night.post_empty("primary1", "/v1/inbox/" + item_id + "/ack").status, 204u);
   auto after = night.get("primary1", "/v1/inbox");
   EXPECT_TRUE(after.json().at("items").as_array()[0].as_object().contains("acknowledgedAt"));
-  EXPECT_TRUE(night.get("primary1", "/v1/inbox?unacknowledged=true")
-                  .json().at("items").as_array().empty());
+  EXPECT_TRUE(
+      night.get("primary1", "/v1/inbox?unacknowledged=true").json().at("items").as_array().empty());
   // The requesting organization has its own item that any member may acknowledge.
   auto org_inbox = night.get("nurse2", "/v1/inbox");
   ASSERT_EQ(org_inbox.json().at("items").as_array().size(), 1u);
@@ -139,8 +142,7 @@ TEST(Visits, AWholeNightFromRequestToAcknowledgedSummary) {
   EXPECT_NE(fhir.header("content-type").find("application/fhir+json"), std::string::npos);
   auto bundle = fhir.json().as_object();
   EXPECT_EQ(str(bundle.at("type")), "document");
-  EXPECT_EQ(str(bundle.at("entry").as_array()[0].at("resource").at("resourceType")),
-            "Composition");
+  EXPECT_EQ(str(bundle.at("entry").as_array()[0].at("resource").at("resourceType")), "Composition");
   EXPECT_EQ(night.get("othernurse", "/v1/visits/" + visit_id + "/fhir").status, 404u);
 
   // Every patient-data access was audited, and the chain verifies.
@@ -180,13 +182,17 @@ TEST(Visits, RefusalsAreRecordedAndAnswered422WithTheVisitId) {
   EXPECT_FALSE(str(out.json().at("error").at("visitId")).empty());
 
   // Validation.
-  EXPECT_EQ(night.post("nurse1", "/v1/visits", {{"patientId", near}, {"urgency", "URGENT"},
-                                                 {"reason", "ACUTE_CHANGE"}})
+  EXPECT_EQ(night
+                .post("nurse1", "/v1/visits",
+                      {{"patientId", near}, {"urgency", "URGENT"}, {"reason", "ACUTE_CHANGE"}})
                 .status,
             400u);  // chiefComplaint required
-  EXPECT_EQ(night.post("nurse1", "/v1/visits", {{"patientId", near}, {"urgency", "NOW"},
-                                                 {"reason", "ACUTE_CHANGE"},
-                                                 {"chiefComplaint", "x"}})
+  EXPECT_EQ(night
+                .post("nurse1", "/v1/visits",
+                      {{"patientId", near},
+                       {"urgency", "NOW"},
+                       {"reason", "ACUTE_CHANGE"},
+                       {"chiefComplaint", "x"}})
                 .status,
             400u);
   // Roles: a doctor may never post a visit; STAFF must say for whom.
@@ -217,8 +223,8 @@ TEST(Visits, OutsideServiceHoursIsRefused) {
   TempDir dir;
   // A window that starts two hours from now (Tokyo time) and ends an hour later: now is outside.
   auto now = std::chrono::system_clock::now() + std::chrono::hours(9);
-  auto mins = std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count() %
-              (24 * 60);
+  auto mins =
+      std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count() % (24 * 60);
   auto hhmm = [](long long m) {
     m = ((m % 1440) + 1440) % 1440;
     char buf[8];
@@ -272,9 +278,9 @@ TEST(Visits, ReachRulesBothWays) {
                                  {"careTeamOrganizationIds", json::array{night.org("station")}}});
   EXPECT_EQ(not_primary.status, 400u);
   EXPECT_EQ(not_primary.json().at("error").at("field").as_string(), "primaryDoctorId");
-  EXPECT_EQ(night.post("nurse1", "/v1/patients", {{"name", "X"}, {"birthDate", "1940-02-30"}})
-                .status,
-            400u);
+  EXPECT_EQ(
+      night.post("nurse1", "/v1/patients", {{"name", "X"}, {"birthDate", "1940-02-30"}}).status,
+      400u);
   EXPECT_EQ(night.post("doctor1", "/v1/patients", {{"name", "X"}}).status, 403u);
 
   auto v = night.request_visit("nurse1", p);
@@ -289,7 +295,10 @@ TEST(Visits, ReachRulesBothWays) {
             1u);
   EXPECT_EQ(night.get("staff1", "/v1/visits?status=BOGUS").status, 400u);
   EXPECT_EQ(night.get("staff1", "/v1/visits?from=2199-01-01T00:00:00Z")
-                .json().at("visits").as_array().size(),
+                .json()
+                .at("visits")
+                .as_array()
+                .size(),
             0u);
   // Cancel: another organization may not; the requester's may; a pending offer is withdrawn.
   auto doctor_stream = StreamClient::connect(night.port(), night.token("doctor1"));
@@ -308,10 +317,8 @@ TEST(Visits, IdempotentRetryCreatesOneVisit) {
   TempDir dir;
   Night night(dir.path());
   std::string p = night.make_patient("Idem", Night::kCenterLat, Night::kCenterLon);
-  json::object body{{"patientId", p},
-                    {"urgency", "SOON"},
-                    {"reason", "END_OF_LIFE"},
-                    {"chiefComplaint", "pain"}};
+  json::object body{
+      {"patientId", p}, {"urgency", "SOON"}, {"reason", "END_OF_LIFE"}, {"chiefComplaint", "pain"}};
   std::map<std::string, std::string> key{{"Idempotency-Key", "visit-1"}};
   auto first = night.post("nurse1", "/v1/visits", body, key);
   ASSERT_EQ(first.status, 201u) << first.body;

@@ -25,19 +25,18 @@ class StreamClient {
 
   /// The next event frame parsed as JSON; nullopt when none arrived within `deadline` or the
   /// connection closed.
-  std::optional<boost::json::object> next(std::chrono::milliseconds deadline =
-                                              std::chrono::seconds(15));
+  std::optional<boost::json::object> next(
+      std::chrono::milliseconds deadline = std::chrono::seconds(15));
   /// Reads frames until one satisfies `match` (others are skipped); nullopt on deadline.
   std::optional<boost::json::object> wait_for(
       const std::function<bool(const boost::json::object&)>& match,
       std::chrono::milliseconds deadline = std::chrono::seconds(20));
   /// Waits for an event of `type` (e.g. "offer").
-  std::optional<boost::json::object> wait_type(const std::string& type,
-                                               std::chrono::milliseconds deadline =
-                                                   std::chrono::seconds(20));
+  std::optional<boost::json::object> wait_type(
+      const std::string& type, std::chrono::milliseconds deadline = std::chrono::seconds(20));
   /// The raw bytes of the next frame (binary protobuf subprotocol); nullopt on deadline.
-  std::optional<std::string> next_raw(std::chrono::milliseconds deadline =
-                                          std::chrono::seconds(15));
+  std::optional<std::string> next_raw(
+      std::chrono::milliseconds deadline = std::chrono::seconds(15));
   void close();
 
  private:

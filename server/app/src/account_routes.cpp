@@ -27,14 +27,17 @@ Outcome<SystemTime> time_param(const http::RequestContext& ctx, std::string_view
   if (v->empty() || v->size() > 64 || !TimeUtil::FromString(*v, &ts)) {
     return Failure{Errc::invalid_argument,
                    std::string(name) + " must be an RFC 3339 instant, e.g. 2026-11-24T09:00:00Z",
-                   std::string(name), {}};
+                   std::string(name),
+                   {}};
   }
   // SystemTime counts nanoseconds in 64 bits: it ends in 2262. Keep well inside it.
   constexpr std::int64_t kMaxMs = 7258118400000;  // 2200-01-01T00:00:00Z
   std::int64_t ms = TimeUtil::TimestampToMilliseconds(ts);
   if (ms < 0 || ms > kMaxMs) {
     return Failure{Errc::invalid_argument,
-                   std::string(name) + " must be between 1970 and 2200", std::string(name), {}};
+                   std::string(name) + " must be between 1970 and 2200",
+                   std::string(name),
+                   {}};
   }
   return from_unix_ms(ms);
 }
@@ -56,8 +59,8 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
                                 }
                                 v1::LoginResponse out;
                                 out.set_token(r->token);
-                                *out.mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(
-                                    to_unix_ms(r->expires_at));
+                                *out.mutable_expires_at() =
+                                    TimeUtil::MillisecondsToTimestamp(to_unix_ms(r->expires_at));
                                 *out.mutable_user() = r->user;
                                 respond(http::make_response(ctx->request, bh::status::ok, out));
                               });
@@ -120,15 +123,15 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
 
   router.add(bh::verb::post, "/v1/users/{id}/disable", admin,
              [&accounts](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
-               accounts.disable_user(*ctx->principal, ctx->param("id"), ctx->request_id,
-                                     [ctx, respond](Outcome<v1::User> r) {
-                                       if (!r) {
-                                         respond(failure_response(ctx->request, r.error()));
-                                         return;
-                                       }
-                                       respond(
-                                           http::make_response(ctx->request, bh::status::ok, *r));
-                                     });
+               accounts.disable_user(
+                   *ctx->principal, ctx->param("id"), ctx->request_id,
+                   [ctx, respond](Outcome<v1::User> r) {
+                     if (!r) {
+                       respond(failure_response(ctx->request, r.error()));
+                       return;
+                     }
+                     respond(http::make_response(ctx->request, bh::status::ok, *r));
+                   });
              });
 }
 

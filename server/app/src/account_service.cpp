@@ -60,10 +60,9 @@ bool valid_webhook_url(std::string_view url) {
   } else {
     return false;
   }
-  return !rest.empty() && rest.front() != '/' &&
-         std::none_of(url.begin(), url.end(), [](char c) {
-           return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F;
-         });
+  return !rest.empty() && rest.front() != '/' && std::none_of(url.begin(), url.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F;
+  });
 }
 
 bool is_center_role(v1::Role r) {
@@ -196,12 +195,13 @@ void AccountService::login(std::string username, std::string password, std::stri
     }
   }
   // Verification takes tens of milliseconds of CPU and 19 MiB: never on an I/O thread.
-  boost::asio::post(crypto_, [this, key, user = std::move(user), password = std::move(password),
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
-    const std::string& phc = user ? user->password_hash() : dummy_password_hash();
-    bool ok = verify_password(password, phc) && user.has_value();
-    finish_login(key, std::move(user), ok, std::move(request_id), std::move(done));
-  });
+  boost::asio::post(
+      crypto_, [this, key, user = std::move(user), password = std::move(password),
+                request_id = std::move(request_id), done = std::move(done)]() mutable {
+        const std::string& phc = user ? user->password_hash() : dummy_password_hash();
+        bool ok = verify_password(password, phc) && user.has_value();
+        finish_login(key, std::move(user), ok, std::move(request_id), std::move(done));
+      });
 }
 
 void AccountService::finish_login(const std::string& key, std::optional<v1::StoredUser> user,
@@ -215,8 +215,8 @@ void AccountService::finish_login(const std::string& key, std::optional<v1::Stor
     AuditContext actx{user ? user->user().id() : "",
                       user ? std::string(role_name(static_cast<Role>(user->user().role()))) : "",
                       request_id, now};
-    tx.mutations.emplace_back(audit_entry(actx, "login", password_ok ? "disabled" : "failed",
-                                          "username=" + key));
+    tx.mutations.emplace_back(
+        audit_entry(actx, "login", password_ok ? "disabled" : "failed", "username=" + key));
     store_.commit(std::move(tx), [done = std::move(done)](Result<storage::CommitResult> r) {
       if (!r) {
         done(fail_commit(r.error()));
@@ -239,7 +239,8 @@ void AccountService::finish_login(const std::string& key, std::optional<v1::Stor
   AuditContext actx{user->user().id(),
                     std::string(role_name(static_cast<Role>(user->user().role()))), request_id,
                     now};
-  tx.mutations.emplace_back(put_record(kSession, session.token_hash(), session, now, std::nullopt, true));
+  tx.mutations.emplace_back(
+      put_record(kSession, session.token_hash(), session, now, std::nullopt, true));
   tx.mutations.emplace_back(audit_entry(actx, "login", "ok"));
   store_.commit(std::move(tx), [this, session, now, result,
                                 done = std::move(done)](Result<storage::CommitResult> r) {
@@ -259,8 +260,8 @@ void AccountService::logout(const Principal& who, std::string request_id, Done<v
   SystemTime now = clock_.now();
   storage::Transaction tx;
   tx.mutations.emplace_back(storage::EraseRecord{std::string(kSession), who.token_hash});
-  tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now), "logout",
-                                        "ok"));
+  tx.mutations.emplace_back(
+      audit_entry(audit_context(who, std::move(request_id), now), "logout", "ok"));
   // Marking the session revoked and queueing its erase happen under session_write_mutex_, so a
   // last-use refresh can never be queued behind the erase and bring the session back.
   std::lock_guard write_lock(session_write_mutex_);
@@ -301,7 +302,8 @@ void AccountService::create_organization(const Principal& who, v1::CreateOrganiz
               "name"));
     return;
   }
-  if (req.kind() == v1::ORGANIZATION_KIND_UNSPECIFIED || !v1::OrganizationKind_IsValid(req.kind())) {
+  if (req.kind() == v1::ORGANIZATION_KIND_UNSPECIFIED ||
+      !v1::OrganizationKind_IsValid(req.kind())) {
     done(fail(Errc::invalid_argument, "kind is required", "kind"));
     return;
   }
@@ -352,12 +354,10 @@ std::vector<v1::Organization> AccountService::list_organizations() const {
 }
 
 void AccountService::create_user(const Principal& who, v1::CreateUserRequest req,
-                                 std::string request_id, Decorate decorate,
-                                 Done<v1::User> done) {
+                                 std::string request_id, Decorate decorate, Done<v1::User> done) {
   if (!valid_username(req.username())) {
     done(fail(Errc::invalid_argument,
-              "username must be 3-64 characters of letters, digits, '.', '_' or '-'",
-              "username"));
+              "username must be 3-64 characters of letters, digits, '.', '_' or '-'", "username"));
     return;
   }
   if (auto policy = check_password_policy(req.password()); !policy) {
@@ -369,8 +369,7 @@ void AccountService::create_user(const Principal& who, v1::CreateUserRequest req
     return;
   }
   if (!valid_text(req.display_name(), 200)) {
-    done(fail(Errc::invalid_argument, "displayName is required (1-200 characters)",
-              "displayName"));
+    done(fail(Errc::invalid_argument, "displayName is required (1-200 characters)", "displayName"));
     return;
   }
   if (req.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(req.role())) {
@@ -407,8 +406,8 @@ void AccountService::create_user(const Principal& who, v1::CreateUserRequest req
 }
 
 void AccountService::create_user_hashed(const Principal& who, v1::CreateUserRequest req,
-                                        std::string phc, std::string request_id,
-                                        Decorate decorate, Done<v1::User> done) {
+                                        std::string phc, std::string request_id, Decorate decorate,
+                                        Done<v1::User> done) {
   SystemTime now = clock_.now();
   v1::StoredUser stored;
   v1::User& u = *stored.mutable_user();
@@ -469,8 +468,8 @@ std::vector<v1::User> AccountService::list_users() const {
   return out;
 }
 
-void AccountService::disable_user(const Principal& who, std::string user_id,
-                                  std::string request_id, Done<v1::User> done) {
+void AccountService::disable_user(const Principal& who, std::string user_id, std::string request_id,
+                                  Done<v1::User> done) {
   SystemTime now = clock_.now();
   v1::StoredUser stored;
   std::vector<std::string> token_hashes;
@@ -492,7 +491,8 @@ void AccountService::disable_user(const Principal& who, std::string user_id,
   }
   stored.mutable_user()->set_active(false);
   storage::Transaction tx;
-  tx.mutations.emplace_back(put_record(kUser, user_id, stored, now, lowercase(stored.user().username())));
+  tx.mutations.emplace_back(
+      put_record(kUser, user_id, stored, now, lowercase(stored.user().username())));
   for (const auto& hash : token_hashes) {
     tx.mutations.emplace_back(storage::EraseRecord{std::string(kSession), hash});
   }
@@ -522,7 +522,8 @@ void AccountService::bootstrap_admin(const std::string& center_name, const std::
   center.set_kind(v1::HOUSE_CALL_CENTER);
   *center.mutable_created_at() = to_timestamp(now);
   storage::Transaction tx;
-  tx.mutations.emplace_back(put_record(kOrganization, center.id(), center, now, std::nullopt, true));
+  tx.mutations.emplace_back(
+      put_record(kOrganization, center.id(), center, now, std::nullopt, true));
   tx.mutations.emplace_back(audit_entry(AuditContext{"", "SYSTEM", "bootstrap", now},
                                         "organization.create", "ok",
                                         "organization=" + center.id()));

@@ -33,8 +33,7 @@ AuditContext audit_context(const Principal& principal, std::string request_id, S
 }
 
 storage::AppendAudit audit_entry(const AuditContext& ctx, std::string action, std::string outcome,
-                                 std::string detail, std::string patient_id,
-                                 std::string visit_id) {
+                                 std::string detail, std::string patient_id, std::string visit_id) {
   storage::AuditEntry e;
   e.at_ms = to_unix_ms(ctx.at);
   e.actor_id = ctx.actor_id;

@@ -58,8 +58,7 @@ void add_audit_routes(http::Router& router, storage::Store& store, const Clock& 
 
   router.add(
       bh::verb::get, "/v1/audit", admin,
-      [&store, &clock, work](std::shared_ptr<http::RequestContext> ctx,
-                              http::Responder respond) {
+      [&store, &clock, work](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
         auto from = time_param(*ctx, "from", from_unix_ms(0));
         auto to = time_param(*ctx, "to", clock.now() + std::chrono::hours(24 * 365));
         if (!from || !to) {
@@ -76,45 +75,45 @@ void add_audit_routes(http::Router& router, storage::Store& store, const Clock& 
                   }
                   // Off the store's writer thread: a long read must not delay commits.
                   boost::asio::post(work, [&store, ctx, respond, from_ms, to_ms] {
-                  auto entries = store.audit_range(from_ms, to_ms, kMaxAuditEntries);
-                  if (!entries) {
-                    respond(http::make_error_response(ctx->request, Errc::unavailable));
-                    return;
-                  }
-                  v1::AuditList out;
-                  for (const auto& e : *entries) {
-                    *out.add_entries() = to_proto(e);
-                  }
-                  respond(http::make_response(ctx->request, bh::status::ok, out));
+                    auto entries = store.audit_range(from_ms, to_ms, kMaxAuditEntries);
+                    if (!entries) {
+                      respond(http::make_error_response(ctx->request, Errc::unavailable));
+                      return;
+                    }
+                    v1::AuditList out;
+                    for (const auto& e : *entries) {
+                      *out.add_entries() = to_proto(e);
+                    }
+                    respond(http::make_response(ctx->request, bh::status::ok, out));
                   });
                 });
       });
 
-  router.add(bh::verb::get, "/v1/audit/verify", admin,
-             [&store, &clock, work](std::shared_ptr<http::RequestContext> ctx,
-                                    http::Responder respond) {
-               audited(store, clock, *ctx, "audit.verify", {},
-                       [&store, work, ctx, respond](Result<void> r) {
-                         if (!r) {
-                           respond(http::make_error_response(ctx->request, to_errc(r.error())));
-                           return;
-                         }
-                         boost::asio::post(work, [&store, ctx, respond] {
-                         auto v = store.verify_audit();
-                         if (!v) {
-                           respond(http::make_error_response(ctx->request, Errc::unavailable));
-                           return;
-                         }
-                         v1::AuditVerifyResponse out;
-                         out.set_ok(v->ok);
-                         out.set_entries(static_cast<std::int32_t>(v->entries));
-                         if (!v->ok) {
-                           out.set_first_bad_seq(v->first_bad_seq);
-                         }
-                         respond(http::make_response(ctx->request, bh::status::ok, out));
-                         });
-                       });
-             });
+  router.add(
+      bh::verb::get, "/v1/audit/verify", admin,
+      [&store, &clock, work](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+        audited(store, clock, *ctx, "audit.verify", {},
+                [&store, work, ctx, respond](Result<void> r) {
+                  if (!r) {
+                    respond(http::make_error_response(ctx->request, to_errc(r.error())));
+                    return;
+                  }
+                  boost::asio::post(work, [&store, ctx, respond] {
+                    auto v = store.verify_audit();
+                    if (!v) {
+                      respond(http::make_error_response(ctx->request, Errc::unavailable));
+                      return;
+                    }
+                    v1::AuditVerifyResponse out;
+                    out.set_ok(v->ok);
+                    out.set_entries(static_cast<std::int32_t>(v->entries));
+                    if (!v->ok) {
+                      out.set_first_bad_seq(v->first_bad_seq);
+                    }
+                    respond(http::make_response(ctx->request, bh::status::ok, out));
+                  });
+                });
+      });
 }
 
 }  // namespace oshin::app

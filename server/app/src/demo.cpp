@@ -100,7 +100,8 @@ Result<void> seed_demo(AccountService& accounts, storage::Store& store, const Cl
   if (center_id.empty()) {
     return Errc::internal;
   }
-  auto station = make_org(accounts, "Hino Minami Visiting Nurse Station", v1::VISITING_NURSE_STATION);
+  auto station =
+      make_org(accounts, "Hino Minami Visiting Nurse Station", v1::VISITING_NURSE_STATION);
   auto office = make_org(accounts, "Hino Care Plan Office", v1::CARE_MANAGEMENT_OFFICE);
   auto clinic = make_org(accounts, "Tamadaira Home Clinic", v1::CLINIC);
   if (!station || !office || !clinic) {
@@ -151,10 +152,10 @@ Result<void> seed_demo(AccountService& accounts, storage::Store& store, const Cl
   const std::vector<PatientSpec> patients = {
       {"Hanako Yamada", "1938-04-02", v1::Patient::FEMALE, "Hino-shi Tamadaira 3-1-1", 0.004,
        -0.006, "penicillin", "wishes to stay at home; no intubation", true},
-      {"Taro Kimura", "1941-09-15", v1::Patient::MALE, "Hino-shi Toyoda 2-10-5", -0.006, 0.010,
-       "", "full treatment", true},
-      {"Fumiko Abe", "1935-01-20", v1::Patient::FEMALE, "Hino-shi Asahigaoka 5-4-2", 0.012,
-       -0.015, "none known", "comfort care only (palliative)", false},
+      {"Taro Kimura", "1941-09-15", v1::Patient::MALE, "Hino-shi Toyoda 2-10-5", -0.006, 0.010, "",
+       "full treatment", true},
+      {"Fumiko Abe", "1935-01-20", v1::Patient::FEMALE, "Hino-shi Asahigaoka 5-4-2", 0.012, -0.015,
+       "none known", "comfort care only (palliative)", false},
   };
   for (const auto& ps : patients) {
     v1::Patient p;

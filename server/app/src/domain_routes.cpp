@@ -50,11 +50,9 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
   using http::Access;
   const auto requesters = Access::roles_of({Role::staff, Role::nurse, Role::care_manager});
   const auto patient_readers = Access::roles_of({Role::staff, Role::nurse, Role::care_manager,
-                                                 Role::primary_doctor, Role::doctor,
-                                                 Role::driver});
+                                                 Role::primary_doctor, Role::doctor, Role::driver});
   const auto team_members = Access::roles_of({Role::doctor, Role::driver});
-  const auto recipients =
-      Access::roles_of({Role::nurse, Role::care_manager, Role::primary_doctor});
+  const auto recipients = Access::roles_of({Role::nurse, Role::care_manager, Role::primary_doctor});
 
   // Patients.
   router.add(bh::verb::post, "/v1/patients", requesters,
@@ -81,7 +79,8 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
                    visits.create_team(*ctx->principal, std::move(req), ctx->request_id,
                                       std::move(decorate), std::move(done));
                  }));
-  router.add(bh::verb::get, "/v1/teams", Access::roles_of({Role::staff, Role::doctor, Role::driver}),
+  router.add(bh::verb::get, "/v1/teams",
+             Access::roles_of({Role::staff, Role::doctor, Role::driver}),
              [&visits](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
                respond(http::make_response(ctx->request, bh::status::ok,
                                            visits.list_teams(*ctx->principal)));
@@ -103,42 +102,41 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
                    visits.create_visit(*ctx->principal, std::move(req), ctx->request_id,
                                        std::move(decorate), std::move(done));
                  }));
-  router.add(bh::verb::get, "/v1/visits", patient_readers,
-             [&visits, &clock](std::shared_ptr<http::RequestContext> ctx,
-                               http::Responder respond) {
-               VisitFilter filter;
-               if (auto s = ctx->query_param("status")) {
-                 v1::Visit::Status st{};
-                 if (!v1::Visit::Status_Parse(*s, &st) || st == v1::Visit::STATUS_UNSPECIFIED) {
-                   respond(http::make_error_response(ctx->request, Errc::invalid_argument,
-                                                     "status must be a visit status name",
-                                                     "status"));
-                   return;
-                 }
-                 filter.status = st;
-               }
-               if (auto p = ctx->query_param("patientId")) {
-                 filter.patient_id = *p;
-               }
-               if (ctx->query_param("from")) {
-                 auto from = time_param(*ctx, "from", clock.now());
-                 if (!from) {
-                   respond(failure_response(ctx->request, from.error()));
-                   return;
-                 }
-                 filter.from = *from;
-               }
-               if (ctx->query_param("to")) {
-                 auto to = time_param(*ctx, "to", clock.now());
-                 if (!to) {
-                   respond(failure_response(ctx->request, to.error()));
-                   return;
-                 }
-                 filter.to = *to;
-               }
-               visits.list_visits(*ctx->principal, std::move(filter), ctx->request_id,
-                                  answer<v1::VisitList>(ctx, respond));
-             });
+  router.add(
+      bh::verb::get, "/v1/visits", patient_readers,
+      [&visits, &clock](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+        VisitFilter filter;
+        if (auto s = ctx->query_param("status")) {
+          v1::Visit::Status st{};
+          if (!v1::Visit::Status_Parse(*s, &st) || st == v1::Visit::STATUS_UNSPECIFIED) {
+            respond(http::make_error_response(ctx->request, Errc::invalid_argument,
+                                              "status must be a visit status name", "status"));
+            return;
+          }
+          filter.status = st;
+        }
+        if (auto p = ctx->query_param("patientId")) {
+          filter.patient_id = *p;
+        }
+        if (ctx->query_param("from")) {
+          auto from = time_param(*ctx, "from", clock.now());
+          if (!from) {
+            respond(failure_response(ctx->request, from.error()));
+            return;
+          }
+          filter.from = *from;
+        }
+        if (ctx->query_param("to")) {
+          auto to = time_param(*ctx, "to", clock.now());
+          if (!to) {
+            respond(failure_response(ctx->request, to.error()));
+            return;
+          }
+          filter.to = *to;
+        }
+        visits.list_visits(*ctx->principal, std::move(filter), ctx->request_id,
+                           answer<v1::VisitList>(ctx, respond));
+      });
   router.add(bh::verb::get, "/v1/visits/{id}", patient_readers,
              [&visits](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
                visits.get_visit(*ctx->principal, ctx->param("id"), ctx->request_id,
@@ -179,12 +177,12 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
   for (auto [path, step] : {std::pair{"/v1/visits/{id}/depart", Step::depart},
                             std::pair{"/v1/visits/{id}/arrive", Step::arrive},
                             std::pair{"/v1/visits/{id}/complete", Step::complete}}) {
-    router.add(bh::verb::post, path, team_members,
-               [&visits, step = step](std::shared_ptr<http::RequestContext> ctx,
-                                      http::Responder respond) {
-                 visits.progress(*ctx->principal, ctx->param("id"), step, ctx->request_id,
-                                 answer<v1::Visit>(ctx, respond));
-               });
+    router.add(
+        bh::verb::post, path, team_members,
+        [&visits, step = step](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+          visits.progress(*ctx->principal, ctx->param("id"), step, ctx->request_id,
+                          answer<v1::Visit>(ctx, respond));
+        });
   }
 
   // Summary, inbox, FHIR.
@@ -211,21 +209,21 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
                visits.ack(*ctx->principal, ctx->param("id"), ctx->request_id,
                           answer_empty(ctx, respond));
              });
-  router.add(bh::verb::get, "/v1/visits/{id}/fhir",
-             Access::roles_of({Role::staff, Role::nurse, Role::care_manager,
-                               Role::primary_doctor, Role::doctor}),
-             [&visits](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
-               visits.fhir(*ctx->principal, ctx->param("id"), ctx->request_id,
-                           [ctx, respond](Outcome<std::string> r) {
-                             if (!r) {
-                               respond(failure_response(ctx->request, r.error()));
-                               return;
-                             }
-                             respond(http::make_raw_response(ctx->request, bh::status::ok,
-                                                             std::move(*r),
-                                                             "application/fhir+json"));
-                           });
-             });
+  router.add(
+      bh::verb::get, "/v1/visits/{id}/fhir",
+      Access::roles_of(
+          {Role::staff, Role::nurse, Role::care_manager, Role::primary_doctor, Role::doctor}),
+      [&visits](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+        visits.fhir(*ctx->principal, ctx->param("id"), ctx->request_id,
+                    [ctx, respond](Outcome<std::string> r) {
+                      if (!r) {
+                        respond(failure_response(ctx->request, r.error()));
+                        return;
+                      }
+                      respond(http::make_raw_response(ctx->request, bh::status::ok, std::move(*r),
+                                                      "application/fhir+json"));
+                    });
+      });
 }
 
 }  // namespace oshin::app

@@ -27,11 +27,10 @@ std::string deterministic_bytes(const google::protobuf::Message& msg) {
 }
 
 bool valid_key(std::string_view key) {
-  return !key.empty() && key.size() <= 255 &&
-         std::all_of(key.begin(), key.end(), [](char c) {
-           auto u = static_cast<unsigned char>(c);
-           return u > 0x20 && u < 0x7F;
-         });
+  return !key.empty() && key.size() <= 255 && std::all_of(key.begin(), key.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7F;
+  });
 }
 
 std::optional<http::Response> response_from(const http::Request& req,
@@ -72,8 +71,9 @@ Idempotency::Begin Idempotency::begin(const http::RequestContext& ctx,
   d.account_id = ctx.principal->user_id;
   d.key = key;
   d.record_id = sha256_hex(d.account_id + '\n' + key);
-  d.request_hash = sha256_hex(std::string(ctx.request.method_string()) + ' ' + ctx.route + '\n' +
-                              decoded_body.GetTypeName() + '\n' + deterministic_bytes(decoded_body));
+  d.request_hash =
+      sha256_hex(std::string(ctx.request.method_string()) + ' ' + ctx.route + '\n' +
+                 decoded_body.GetTypeName() + '\n' + deterministic_bytes(decoded_body));
   auto existing = store_.get(kKind, d.record_id);
   if (!existing) {
     return http::make_error_response(ctx.request, Errc::unavailable);
@@ -106,9 +106,8 @@ Decorate Idempotency::remember(const std::optional<Draft>& draft, unsigned statu
     rec.set_key(d.key);
     rec.set_request_hash(d.request_hash);
     // A refusal recorded with its visit (422) is remembered as the error it answered.
-    rec.set_status(result.GetTypeName() == "oshin.v1.ErrorResponse"
-                       ? 422
-                       : static_cast<std::int32_t>(status));
+    rec.set_status(
+        result.GetTypeName() == "oshin.v1.ErrorResponse" ? 422 : static_cast<std::int32_t>(status));
     rec.set_message_type(result.GetTypeName());
     rec.set_body(result.SerializeAsString());
     auto now_ms = to_unix_ms(clock_.now());

@@ -94,8 +94,8 @@ bool valid_date(std::string_view s) {
 }
 
 bool valid_location(double lat, double lon) {
-  return std::isfinite(lat) && std::isfinite(lon) && lat >= -90.0 && lat <= 90.0 &&
-         lon >= -180.0 && lon <= 180.0;
+  return std::isfinite(lat) && std::isfinite(lon) && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 &&
+         lon <= 180.0;
 }
 
 PatientService::PatientService(storage::Store& store, const Clock& clock,
@@ -191,9 +191,8 @@ void PatientService::create(const Principal& who, v1::CreatePatientRequest req,
   p.set_created_by(who.user_id);
   storage::Transaction tx;
   tx.mutations.emplace_back(put_record(kPatient, p.id(), p, now, std::nullopt, true));
-  tx.mutations.emplace_back(
-      audit_entry(audit_context(who, std::move(request_id), now), "patient.create", "ok", {},
-                  p.id()));
+  tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
+                                        "patient.create", "ok", {}, p.id()));
   if (decorate) {
     decorate(p, tx);
   }

@@ -17,12 +17,12 @@
 #include "oshin/app/demo.hpp"
 #include "oshin/app/idempotency.hpp"
 #include "oshin/app/patient_service.hpp"
-#include "oshin/app/visit_service.hpp"
-#include "oshin/billing/fee_table.hpp"
-#include "oshin/delivery/webhook_outbox.hpp"
 #include "oshin/app/routes.hpp"
 #include "oshin/app/token.hpp"
+#include "oshin/app/visit_service.hpp"
+#include "oshin/billing/fee_table.hpp"
 #include "oshin/common/metrics.hpp"
+#include "oshin/delivery/webhook_outbox.hpp"
 #include "oshin/http/config.hpp"
 #include "oshin/http/health.hpp"
 #include "oshin/http/http_server.hpp"
@@ -93,9 +93,8 @@ void setup_logging(const v1::ServerConfig& config) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   auto level = spdlog::level::from_str(config.has_log_level() ? config.log_level() : "info");
-  spdlog::set_level(level == spdlog::level::off && config.log_level() != "off"
-                        ? spdlog::level::info
-                        : level);
+  spdlog::set_level(level == spdlog::level::off && config.log_level() != "off" ? spdlog::level::info
+                                                                               : level);
   spdlog::flush_every(std::chrono::seconds(1));
   spdlog::flush_on(spdlog::level::warn);
 }
@@ -115,8 +114,7 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   }
 
   if (const auto& tables = billing::FeeTables::builtin(); !tables) {
-    err << "oshin-server: the built-in fee tables are invalid: " << tables.error().message
-        << "\n";
+    err << "oshin-server: the built-in fee tables are invalid: " << tables.error().message << "\n";
     return 1;
   }
 
@@ -190,16 +188,16 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   delivery::WebhookOutbox webhooks(ioc, *store, clock, webhook_options);
   VisitService visits(ioc, *store, clock, accounts, patients, hub, &webhooks, metrics, config);
   visits_ptr = &visits;
-  patients.set_team_reach(
-      [&visits](const Principal& who, const std::string& id) { return visits.team_reach(who, id); });
+  patients.set_team_reach([&visits](const Principal& who, const std::string& id) {
+    return visits.team_reach(who, id);
+  });
   if (auto loaded = visits.load(); !loaded) {
     err << "oshin-server: cannot load visits: " << loaded.error().message() << "\n";
     store->close();
     return 1;
   }
   if (auto resumed = webhooks.resume(); !resumed) {
-    err << "oshin-server: cannot resume webhook deliveries: " << resumed.error().message()
-        << "\n";
+    err << "oshin-server: cannot resume webhook deliveries: " << resumed.error().message() << "\n";
     store->close();
     return 1;
   }
@@ -207,7 +205,8 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
 
   Idempotency idempotency(*store, clock);
   http::Router router(&accounts);
-  http::add_health_routes(router, [&store] { return store->writable(); }, registry);
+  http::add_health_routes(
+      router, [&store] { return store->writable(); }, registry);
   add_account_routes(router, accounts, idempotency);
   add_audit_routes(router, *store, clock, work.get_executor());
   add_domain_routes(router, patients, visits, idempotency, clock);
@@ -218,8 +217,8 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   server.set_upgrade_handler(streams.upgrade_handler());
   auto bound = server.listen(*endpoint);
   if (!bound) {
-    err << "oshin-server: cannot listen on " << config.listen() << ": "
-        << bound.error().message() << "\n";
+    err << "oshin-server: cannot listen on " << config.listen() << ": " << bound.error().message()
+        << "\n";
     store->close();
     return 1;
   }

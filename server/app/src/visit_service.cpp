@@ -1,7 +1,7 @@
 #include "oshin/app/visit_service.hpp"
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cmath>
 #include <future>
 #include <set>
@@ -12,9 +12,9 @@
 #include "oshin/billing/holidays.hpp"
 #include "oshin/delivery/webhook_outbox.hpp"
 #include "oshin/dispatcher/geo.hpp"
+#include "oshin/dispatcher/travel_model.hpp"
 #include "oshin/fhir/visit_bundle.hpp"
 #include "oshin/http/codec.hpp"
-#include "oshin/dispatcher/travel_model.hpp"
 #include "oshin/v1/error.pb.h"
 #include "oshin/v1/stream.pb.h"
 
@@ -44,8 +44,12 @@ Failure commit_failure(const boost::system::error_code& ec) {
   return fail(code == Errc::ok ? Errc::internal : code);
 }
 
-dp::TimePoint core_time(std::int64_t ms) { return dp::TimePoint(dp::Duration(ms)); }
-SystemTime system_time(dp::TimePoint t) { return from_unix_ms(t.time_since_epoch().count()); }
+dp::TimePoint core_time(std::int64_t ms) {
+  return dp::TimePoint(dp::Duration(ms));
+}
+SystemTime system_time(dp::TimePoint t) {
+  return from_unix_ms(t.time_since_epoch().count());
+}
 
 dp::SkillSet skills_of(const google::protobuf::RepeatedField<int>& skills) {
   dp::SkillSet s;
@@ -103,7 +107,9 @@ v1::OfferWithdrawn::Reason withdraw_reason(dp::WithdrawReason r) {
   return v1::OfferWithdrawn::REASON_UNSPECIFIED;
 }
 
-std::string offer_id_of(dp::OfferId id) { return "ofr_" + std::to_string(id.value()); }
+std::string offer_id_of(dp::OfferId id) {
+  return "ofr_" + std::to_string(id.value());
+}
 
 std::optional<dp::OfferId> core_offer_id(const std::string& id) {
   if (id.size() < 5 || id.size() > 24 || id.rfind("ofr_", 0) != 0) {
@@ -140,8 +146,8 @@ struct VisitService::State {
   std::unique_ptr<dp::Dispatcher> core;  // work_ only
   std::map<std::string, v1::Team> teams;
   std::map<std::string, v1::Visit> visits;
-  std::map<std::string, v1::Offer> offers;        // pending
-  std::map<std::string, v1::Offer> ended_offers;  // answered, expired or withdrawn
+  std::map<std::string, v1::Offer> offers;            // pending
+  std::map<std::string, v1::Offer> ended_offers;      // answered, expired or withdrawn
   std::map<std::string, v1::VisitSummary> summaries;  // by visit id
   std::map<std::string, v1::InboxItem> inbox;
   std::map<std::string, std::uint64_t> team_core;
@@ -357,11 +363,10 @@ dp::Outcome VisitService::apply_core(State& s, const v1::CoreEvent& ev, bool /*r
     case v1::CoreEvent::kTeamRemoved:
       return s.core->apply(dp::TeamRemoved{team_of(ev.team_removed())}, now);
     case v1::CoreEvent::kTeamLocation:
-      return s.core->apply(
-          dp::TeamLocationUpdated{team_of(ev.team_location().team_id()),
-                                  dp::LatLon{ev.team_location().location().lat(),
-                                             ev.team_location().location().lon()}},
-          now);
+      return s.core->apply(dp::TeamLocationUpdated{team_of(ev.team_location().team_id()),
+                                                   dp::LatLon{ev.team_location().location().lat(),
+                                                              ev.team_location().location().lon()}},
+                           now);
     case v1::CoreEvent::kVisitRequested: {
       const auto& v = ev.visit_requested();
       if (s.visit_core.count(v.visit_id()) == 0) {
@@ -692,9 +697,8 @@ void VisitService::run_core_event(v1::CoreEvent event, std::unique_ptr<Change> c
       then(f.code);
       return;
     }
-    commit(std::move(change), [then = std::move(then), f](Result<void> r) {
-      then(r ? Result<void>(f.code) : r);
-    });
+    commit(std::move(change),
+           [then = std::move(then), f](Result<void> r) { then(r ? Result<void>(f.code) : r); });
     return;
   }
   commit(std::move(change), std::move(then));
@@ -784,8 +788,8 @@ void VisitService::create_team(const Principal& who, v1::CreateTeamRequest req,
     return;
   }
   if (!req.has_base() || !valid_location(req.base().lat(), req.base().lon())) {
-    done(fail(Errc::invalid_argument, "base needs lat in [-90, 90] and lon in [-180, 180]",
-              "base"));
+    done(
+        fail(Errc::invalid_argument, "base needs lat in [-90, 90] and lon in [-180, 180]", "base"));
     return;
   }
   for (int s : req.skills()) {
@@ -876,37 +880,37 @@ void VisitService::update_location(const Principal& who, std::string team_id,
     done(fail(Errc::invalid_argument, "lat must be in [-90, 90] and lon in [-180, 180]", "lat"));
     return;
   }
-  boost::asio::post(strand_, [this, who, team_id = std::move(team_id), req,
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
-    State& w = *work_;
-    auto it = w.teams.find(team_id);
-    if (it == w.teams.end() ||
-        (it->second.doctor_id() != who.user_id && it->second.driver_id() != who.user_id)) {
-      done(fail(Errc::not_found, "no such team"));
-      return;
-    }
-    auto change = std::make_unique<Change>();
-    change->now = clock_.now();
-    it->second.mutable_location()->set_lat(req.lat());
-    it->second.mutable_location()->set_lon(req.lon());
-    *it->second.mutable_location_updated_at() = to_timestamp(change->now);
-    change->teams[team_id] = it->second;
-    v1::CoreEvent ev;
-    ev.set_at_ms(to_unix_ms(change->now));
-    ev.mutable_team_location()->set_team_id(team_id);
-    ev.mutable_team_location()->mutable_location()->set_lat(req.lat());
-    ev.mutable_team_location()->mutable_location()->set_lon(req.lon());
-    change->mutations.emplace_back(
-        audit_entry(audit_context(who, request_id, change->now), "team.location", "ok",
-                    "team=" + team_id));
-    run_core_event(std::move(ev), std::move(change), [done = std::move(done)](Result<void> r) {
-      if (!r) {
-        done(fail(to_errc(r.error())));
-        return;
-      }
-      done(Outcome<void>{});
-    });
-  });
+  boost::asio::post(
+      strand_, [this, who, team_id = std::move(team_id), req, request_id = std::move(request_id),
+                done = std::move(done)]() mutable {
+        State& w = *work_;
+        auto it = w.teams.find(team_id);
+        if (it == w.teams.end() ||
+            (it->second.doctor_id() != who.user_id && it->second.driver_id() != who.user_id)) {
+          done(fail(Errc::not_found, "no such team"));
+          return;
+        }
+        auto change = std::make_unique<Change>();
+        change->now = clock_.now();
+        it->second.mutable_location()->set_lat(req.lat());
+        it->second.mutable_location()->set_lon(req.lon());
+        *it->second.mutable_location_updated_at() = to_timestamp(change->now);
+        change->teams[team_id] = it->second;
+        v1::CoreEvent ev;
+        ev.set_at_ms(to_unix_ms(change->now));
+        ev.mutable_team_location()->set_team_id(team_id);
+        ev.mutable_team_location()->mutable_location()->set_lat(req.lat());
+        ev.mutable_team_location()->mutable_location()->set_lon(req.lon());
+        change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
+                                                   "team.location", "ok", "team=" + team_id));
+        run_core_event(std::move(ev), std::move(change), [done = std::move(done)](Result<void> r) {
+          if (!r) {
+            done(fail(to_errc(r.error())));
+            return;
+          }
+          done(Outcome<void>{});
+        });
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -920,15 +924,15 @@ Result<bool> VisitService::within_service_hours(SystemTime t) const {
   // Asia/Tokyo has had no daylight saving time since 1951: a fixed +09:00 offset.
   const auto local = t + std::chrono::hours(9);
   const auto day = std::chrono::floor<std::chrono::days>(local);
-  const int minute = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::minutes>(local - day).count());
+  const int minute =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local - day).count());
   int start = parse_hhmm(h.has_weeknight_start() ? h.weeknight_start() : "18:00");
   int end = parse_hhmm(h.has_weeknight_end() ? h.weeknight_end() : "08:00");
   if (start < 0 || end < 0) {
     return Errc::internal;
   }
-  bool in_window = start > end ? (minute >= start || minute < end)
-                               : (minute >= start && minute < end);
+  bool in_window =
+      start > end ? (minute >= start || minute < end) : (minute >= start && minute < end);
   if (in_window) {
     return true;
   }
@@ -958,8 +962,7 @@ Failure VisitService::refusal(Errc code, const std::string& visit_id) const {
 }
 
 void VisitService::create_visit(const Principal& who, v1::CreateVisitRequest req,
-                                std::string request_id, Decorate decorate,
-                                Done<v1::Visit> done) {
+                                std::string request_id, Decorate decorate, Done<v1::Visit> done) {
   // Who is asking: a NURSE or CARE_MANAGER, or STAFF on behalf of one.
   std::string requester_id = who.user_id;
   std::string requester_org = who.organization_id;
@@ -978,8 +981,7 @@ void VisitService::create_visit(const Principal& who, v1::CreateVisitRequest req
     requester_id = u->id();
     requester_org = u->organization_id();
   } else if (!req.on_behalf_of().empty()) {
-    done(fail(Errc::invalid_argument, "only STAFF may request on behalf of someone",
-              "onBehalfOf"));
+    done(fail(Errc::invalid_argument, "only STAFF may request on behalf of someone", "onBehalfOf"));
     return;
   }
   if (req.urgency() == v1::URGENCY_UNSPECIFIED || !v1::Urgency_IsValid(req.urgency())) {
@@ -1055,15 +1057,14 @@ void VisitService::create_visit(const Principal& who, v1::CreateVisitRequest req
     visit.set_notes(req.notes());
     *visit.mutable_created_at() = to_timestamp(change->now);
     change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
-                                               "visit.create", "ok", {}, patient.id(),
-                                               visit.id()));
+                                               "visit.create", "ok", {}, patient.id(), visit.id()));
     // Refusals are still recorded (REJECTED) for the demand statistics.
     std::optional<Errc> refused;
     if (req.life_threatening()) {
       refused = Errc::call_emergency_services;
-    } else if (dp::haversine_km(dp::LatLon{config_.center().location().lat(),
-                                           config_.center().location().lon()},
-                                dp::LatLon{patient.location().lat(), patient.location().lon()}) >
+    } else if (dp::haversine_km(
+                   dp::LatLon{config_.center().location().lat(), config_.center().location().lon()},
+                   dp::LatLon{patient.location().lat(), patient.location().lon()}) >
                config_.service_radius_km()) {
       refused = Errc::out_of_service_area;
     } else {
@@ -1146,7 +1147,8 @@ bool VisitService::can_see_visit(const Principal& who, const v1::Visit& visit) c
     case Role::nurse:
     case Role::care_manager:
     case Role::primary_doctor: {
-      if (who.role != Role::primary_doctor && visit.requesting_organization_id() == who.organization_id) {
+      if (who.role != Role::primary_doctor &&
+          visit.requesting_organization_id() == who.organization_id) {
         return true;
       }
       auto p = patients_.find(visit.patient_id());
@@ -1272,13 +1274,14 @@ void VisitService::cancel_visit(const Principal& who, std::string id, v1::Cancel
     return;
   }
   boost::asio::post(strand_, [this, who, id = std::move(id), req = std::move(req),
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
+                              request_id = std::move(request_id),
+                              done = std::move(done)]() mutable {
     State& w = *work_;
     auto it = w.visits.find(id);
-    bool allowed = it != w.visits.end() &&
-                   (who.role == Role::staff ||
-                    ((who.role == Role::nurse || who.role == Role::care_manager) &&
-                     it->second.requesting_organization_id() == who.organization_id));
+    bool allowed =
+        it != w.visits.end() && (who.role == Role::staff ||
+                                 ((who.role == Role::nurse || who.role == Role::care_manager) &&
+                                  it->second.requesting_organization_id() == who.organization_id));
     if (!allowed) {
       done(fail(Errc::not_found, "no such visit"));
       return;
@@ -1345,69 +1348,70 @@ v1::OfferList VisitService::list_offers(const Principal& who) const {
 
 void VisitService::accept_offer(const Principal& who, std::string offer_id, std::string request_id,
                                 Done<v1::Visit> done) {
-  boost::asio::post(strand_, [this, who, offer_id = std::move(offer_id),
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
-    State& w = *work_;
-    auto mine = [&](const v1::Offer& o) {
-      auto t = w.teams.find(o.team_id());
-      return t != w.teams.end() &&
-             (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
-    };
-    auto pending = w.offers.find(offer_id);
-    if (pending == w.offers.end() || !mine(pending->second)) {
-      auto ended = w.ended_offers.find(offer_id);
-      if (ended != w.ended_offers.end() && mine(ended->second)) {
-        done(fail(Errc::offer_not_pending, "the offer expired or was withdrawn"));
-      } else {
-        done(fail(Errc::not_found, "no such offer"));
-      }
-      return;
-    }
-    auto core_id = core_offer_id(offer_id);
-    v1::Offer offer = pending->second;
-    auto change = std::make_unique<Change>();
-    change->now = clock_.now();
-    v1::CoreEvent ev;
-    ev.set_at_ms(to_unix_ms(change->now));
-    ev.set_offer_accepted(core_id ? core_id->value() : 0);
-    auto outcome = apply_core(w, ev, false);
-    if (outcome.status == dp::EventStatus::kOk || !outcome.decisions.empty()) {
-      change->core_events.push_back(ev);
-    }
-    absorb(outcome, change->now, *change);
-    if (outcome.status != dp::EventStatus::kOk) {
-      sync_team_statuses(change->now, *change);
-      arm_core_timer();
-      Failure f = from_event_status(outcome.status);
-      if (change->core_events.empty()) {
-        done(f);
-        return;
-      }
-      commit(std::move(change), [f, done = std::move(done)](Result<void>) { done(f); });
-      return;
-    }
-    w.offers.erase(offer_id);
-    w.ended_offers[offer_id] = offer;
-    change->offers[offer_id] = std::nullopt;
-    change->ended_offers[offer_id] = offer;
-    v1::Visit& visit = w.visits[offer.visit_id()];
-    visit.set_team_id(offer.team_id());
-    visit.clear_offer_id();
-    touch_visit(visit, v1::Visit::ASSIGNED, change->now, *change);
-    change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
-                                               "offer.accept", "ok", "offer=" + offer_id,
-                                               visit.patient_id(), visit.id()));
-    sync_team_statuses(change->now, *change);
-    arm_core_timer();
-    v1::Visit answer = visit;
-    commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
-      if (!r) {
-        done(commit_failure(r.error()));
-        return;
-      }
-      done(answer);
-    });
-  });
+  boost::asio::post(
+      strand_, [this, who, offer_id = std::move(offer_id), request_id = std::move(request_id),
+                done = std::move(done)]() mutable {
+        State& w = *work_;
+        auto mine = [&](const v1::Offer& o) {
+          auto t = w.teams.find(o.team_id());
+          return t != w.teams.end() &&
+                 (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
+        };
+        auto pending = w.offers.find(offer_id);
+        if (pending == w.offers.end() || !mine(pending->second)) {
+          auto ended = w.ended_offers.find(offer_id);
+          if (ended != w.ended_offers.end() && mine(ended->second)) {
+            done(fail(Errc::offer_not_pending, "the offer expired or was withdrawn"));
+          } else {
+            done(fail(Errc::not_found, "no such offer"));
+          }
+          return;
+        }
+        auto core_id = core_offer_id(offer_id);
+        v1::Offer offer = pending->second;
+        auto change = std::make_unique<Change>();
+        change->now = clock_.now();
+        v1::CoreEvent ev;
+        ev.set_at_ms(to_unix_ms(change->now));
+        ev.set_offer_accepted(core_id ? core_id->value() : 0);
+        auto outcome = apply_core(w, ev, false);
+        if (outcome.status == dp::EventStatus::kOk || !outcome.decisions.empty()) {
+          change->core_events.push_back(ev);
+        }
+        absorb(outcome, change->now, *change);
+        if (outcome.status != dp::EventStatus::kOk) {
+          sync_team_statuses(change->now, *change);
+          arm_core_timer();
+          Failure f = from_event_status(outcome.status);
+          if (change->core_events.empty()) {
+            done(f);
+            return;
+          }
+          commit(std::move(change), [f, done = std::move(done)](Result<void>) { done(f); });
+          return;
+        }
+        w.offers.erase(offer_id);
+        w.ended_offers[offer_id] = offer;
+        change->offers[offer_id] = std::nullopt;
+        change->ended_offers[offer_id] = offer;
+        v1::Visit& visit = w.visits[offer.visit_id()];
+        visit.set_team_id(offer.team_id());
+        visit.clear_offer_id();
+        touch_visit(visit, v1::Visit::ASSIGNED, change->now, *change);
+        change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
+                                                   "offer.accept", "ok", "offer=" + offer_id,
+                                                   visit.patient_id(), visit.id()));
+        sync_team_statuses(change->now, *change);
+        arm_core_timer();
+        v1::Visit answer = visit;
+        commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
+          if (!r) {
+            done(commit_failure(r.error()));
+            return;
+          }
+          done(answer);
+        });
+      });
 }
 
 void VisitService::decline_offer(const Principal& who, std::string offer_id,
@@ -1417,161 +1421,162 @@ void VisitService::decline_offer(const Principal& who, std::string offer_id,
     done(fail(Errc::invalid_argument, "reason is too long", "reason"));
     return;
   }
-  boost::asio::post(strand_, [this, who, offer_id = std::move(offer_id), req = std::move(req),
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
-    State& w = *work_;
-    auto mine = [&](const v1::Offer& o) {
-      auto t = w.teams.find(o.team_id());
-      return t != w.teams.end() &&
-             (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
-    };
-    auto pending = w.offers.find(offer_id);
-    if (pending == w.offers.end() || !mine(pending->second)) {
-      auto ended = w.ended_offers.find(offer_id);
-      if (ended != w.ended_offers.end() && mine(ended->second)) {
-        done(fail(Errc::offer_not_pending, "the offer expired or was withdrawn"));
-      } else {
-        done(fail(Errc::not_found, "no such offer"));
-      }
-      return;
-    }
-    v1::Offer offer = pending->second;
-    auto core_id = core_offer_id(offer_id);
-    auto change = std::make_unique<Change>();
-    change->now = clock_.now();
-    v1::CoreEvent ev;
-    ev.set_at_ms(to_unix_ms(change->now));
-    ev.set_offer_declined(core_id ? core_id->value() : 0);
-    // The core re-offers the visit in the same step; the declined offer ends first.
-    w.offers.erase(offer_id);
-    w.ended_offers[offer_id] = offer;
-    change->offers[offer_id] = std::nullopt;
-    change->ended_offers[offer_id] = offer;
-    auto vit = w.visits.find(offer.visit_id());
-    if (vit != w.visits.end() && vit->second.status() == v1::Visit::OFFERED) {
-      vit->second.clear_offer_id();
-      vit->second.clear_eta();
-      touch_visit(vit->second, v1::Visit::REQUESTED, change->now, *change);
-    }
-    v1::ServerEvent we;
-    we.set_type("offerWithdrawn");
-    *we.mutable_at() = to_timestamp(change->now);
-    we.mutable_offer_withdrawn()->set_offer_id(offer_id);
-    we.mutable_offer_withdrawn()->set_visit_id(offer.visit_id());
-    we.mutable_offer_withdrawn()->set_reason(v1::OfferWithdrawn::DECLINED);
-    for (const auto& member : team_members(offer.team_id())) {
-      change->events.push_back(stream::OutgoingEvent{member, we});
-    }
-    change->mutations.emplace_back(
-        audit_entry(audit_context(who, request_id, change->now), "offer.decline", "ok",
-                    "offer=" + offer_id, vit != w.visits.end() ? vit->second.patient_id() : "",
-                    offer.visit_id()));
-    run_core_event(std::move(ev), std::move(change), [done = std::move(done)](Result<void> r) {
-      if (!r) {
-        done(fail(to_errc(r.error())));
-        return;
-      }
-      done(Outcome<void>{});
-    });
-  });
+  boost::asio::post(
+      strand_, [this, who, offer_id = std::move(offer_id), req = std::move(req),
+                request_id = std::move(request_id), done = std::move(done)]() mutable {
+        State& w = *work_;
+        auto mine = [&](const v1::Offer& o) {
+          auto t = w.teams.find(o.team_id());
+          return t != w.teams.end() &&
+                 (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
+        };
+        auto pending = w.offers.find(offer_id);
+        if (pending == w.offers.end() || !mine(pending->second)) {
+          auto ended = w.ended_offers.find(offer_id);
+          if (ended != w.ended_offers.end() && mine(ended->second)) {
+            done(fail(Errc::offer_not_pending, "the offer expired or was withdrawn"));
+          } else {
+            done(fail(Errc::not_found, "no such offer"));
+          }
+          return;
+        }
+        v1::Offer offer = pending->second;
+        auto core_id = core_offer_id(offer_id);
+        auto change = std::make_unique<Change>();
+        change->now = clock_.now();
+        v1::CoreEvent ev;
+        ev.set_at_ms(to_unix_ms(change->now));
+        ev.set_offer_declined(core_id ? core_id->value() : 0);
+        // The core re-offers the visit in the same step; the declined offer ends first.
+        w.offers.erase(offer_id);
+        w.ended_offers[offer_id] = offer;
+        change->offers[offer_id] = std::nullopt;
+        change->ended_offers[offer_id] = offer;
+        auto vit = w.visits.find(offer.visit_id());
+        if (vit != w.visits.end() && vit->second.status() == v1::Visit::OFFERED) {
+          vit->second.clear_offer_id();
+          vit->second.clear_eta();
+          touch_visit(vit->second, v1::Visit::REQUESTED, change->now, *change);
+        }
+        v1::ServerEvent we;
+        we.set_type("offerWithdrawn");
+        *we.mutable_at() = to_timestamp(change->now);
+        we.mutable_offer_withdrawn()->set_offer_id(offer_id);
+        we.mutable_offer_withdrawn()->set_visit_id(offer.visit_id());
+        we.mutable_offer_withdrawn()->set_reason(v1::OfferWithdrawn::DECLINED);
+        for (const auto& member : team_members(offer.team_id())) {
+          change->events.push_back(stream::OutgoingEvent{member, we});
+        }
+        change->mutations.emplace_back(audit_entry(
+            audit_context(who, request_id, change->now), "offer.decline", "ok", "offer=" + offer_id,
+            vit != w.visits.end() ? vit->second.patient_id() : "", offer.visit_id()));
+        run_core_event(std::move(ev), std::move(change), [done = std::move(done)](Result<void> r) {
+          if (!r) {
+            done(fail(to_errc(r.error())));
+            return;
+          }
+          done(Outcome<void>{});
+        });
+      });
 }
 
 void VisitService::progress(const Principal& who, std::string visit_id, Step step,
                             std::string request_id, Done<v1::Visit> done) {
-  boost::asio::post(strand_, [this, who, visit_id = std::move(visit_id), step,
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
-    State& w = *work_;
-    auto it = w.visits.find(visit_id);
-    bool mine = false;
-    if (it != w.visits.end() && it->second.has_team_id()) {
-      auto t = w.teams.find(it->second.team_id());
-      mine = t != w.teams.end() &&
-             (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
-    }
-    if (!mine) {
-      done(fail(Errc::not_found, "no such visit"));
-      return;
-    }
-    v1::Visit::Status from = step == Step::depart   ? v1::Visit::ASSIGNED
-                             : step == Step::arrive ? v1::Visit::EN_ROUTE
-                                                    : v1::Visit::ON_SITE;
-    v1::Visit::Status to = step == Step::depart   ? v1::Visit::EN_ROUTE
-                           : step == Step::arrive ? v1::Visit::ON_SITE
-                                                  : v1::Visit::COMPLETED;
-    if (it->second.status() != from) {
-      done(fail(Errc::invalid_transition, "the visit is " +
-                                              v1::Visit::Status_Name(it->second.status()) +
-                                              "; this step needs " + v1::Visit::Status_Name(from)));
-      return;
-    }
-    auto change = std::make_unique<Change>();
-    change->now = clock_.now();
-    v1::CoreEvent ev;
-    ev.set_at_ms(to_unix_ms(change->now));
-    const char* action = "visit.depart";
-    if (step == Step::depart) {
-      ev.set_visit_departed(visit_id);
-    } else if (step == Step::arrive) {
-      ev.set_visit_arrived(visit_id);
-      action = "visit.arrive";
-    } else {
-      ev.set_visit_completed(visit_id);
-      action = "visit.complete";
-    }
-    auto outcome = apply_core(w, ev, false);
-    if (outcome.status != dp::EventStatus::kOk) {
-      if (!outcome.decisions.empty()) {
+  boost::asio::post(
+      strand_, [this, who, visit_id = std::move(visit_id), step, request_id = std::move(request_id),
+                done = std::move(done)]() mutable {
+        State& w = *work_;
+        auto it = w.visits.find(visit_id);
+        bool mine = false;
+        if (it != w.visits.end() && it->second.has_team_id()) {
+          auto t = w.teams.find(it->second.team_id());
+          mine = t != w.teams.end() &&
+                 (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
+        }
+        if (!mine) {
+          done(fail(Errc::not_found, "no such visit"));
+          return;
+        }
+        v1::Visit::Status from = step == Step::depart   ? v1::Visit::ASSIGNED
+                                 : step == Step::arrive ? v1::Visit::EN_ROUTE
+                                                        : v1::Visit::ON_SITE;
+        v1::Visit::Status to = step == Step::depart   ? v1::Visit::EN_ROUTE
+                               : step == Step::arrive ? v1::Visit::ON_SITE
+                                                      : v1::Visit::COMPLETED;
+        if (it->second.status() != from) {
+          done(fail(Errc::invalid_transition,
+                    "the visit is " + v1::Visit::Status_Name(it->second.status()) +
+                        "; this step needs " + v1::Visit::Status_Name(from)));
+          return;
+        }
+        auto change = std::make_unique<Change>();
+        change->now = clock_.now();
+        v1::CoreEvent ev;
+        ev.set_at_ms(to_unix_ms(change->now));
+        const char* action = "visit.depart";
+        if (step == Step::depart) {
+          ev.set_visit_departed(visit_id);
+        } else if (step == Step::arrive) {
+          ev.set_visit_arrived(visit_id);
+          action = "visit.arrive";
+        } else {
+          ev.set_visit_completed(visit_id);
+          action = "visit.complete";
+        }
+        auto outcome = apply_core(w, ev, false);
+        if (outcome.status != dp::EventStatus::kOk) {
+          if (!outcome.decisions.empty()) {
+            change->core_events.push_back(ev);
+            absorb(outcome, change->now, *change);
+            sync_team_statuses(change->now, *change);
+            Failure f = from_event_status(outcome.status);
+            commit(std::move(change), [f, done = std::move(done)](Result<void>) { done(f); });
+            return;
+          }
+          done(from_event_status(outcome.status));
+          return;
+        }
         change->core_events.push_back(ev);
         absorb(outcome, change->now, *change);
-        sync_team_statuses(change->now, *change);
-        Failure f = from_event_status(outcome.status);
-        commit(std::move(change), [f, done = std::move(done)](Result<void>) { done(f); });
-        return;
-      }
-      done(from_event_status(outcome.status));
-      return;
-    }
-    change->core_events.push_back(ev);
-    absorb(outcome, change->now, *change);
-    v1::Visit& visit = w.visits[visit_id];
-    if (step == Step::arrive) {
-      visit.clear_eta();
-    }
-    touch_visit(visit, to, change->now, *change);
-    if (step == Step::complete) {
-      // The team is available again at the patient's home.
-      auto patient = patients_.find(visit.patient_id());
-      auto t = w.teams.find(visit.team_id());
-      if (patient && t != w.teams.end()) {
-        *t->second.mutable_location() = patient->location();
-        *t->second.mutable_location_updated_at() = to_timestamp(change->now);
-        change->teams[t->first] = t->second;
-      }
-      auto s = w.summaries.find(visit_id);
-      if (s != w.summaries.end()) {
-        recompute_billing(s->second, visit);
-        change->summaries[visit_id] = s->second;
-        for (auto& [iid, item] : w.inbox) {
-          if (item.visit_id() == visit_id) {
-            *item.mutable_summary() = s->second;
-            change->inbox[iid] = item;
+        v1::Visit& visit = w.visits[visit_id];
+        if (step == Step::arrive) {
+          visit.clear_eta();
+        }
+        touch_visit(visit, to, change->now, *change);
+        if (step == Step::complete) {
+          // The team is available again at the patient's home.
+          auto patient = patients_.find(visit.patient_id());
+          auto t = w.teams.find(visit.team_id());
+          if (patient && t != w.teams.end()) {
+            *t->second.mutable_location() = patient->location();
+            *t->second.mutable_location_updated_at() = to_timestamp(change->now);
+            change->teams[t->first] = t->second;
+          }
+          auto s = w.summaries.find(visit_id);
+          if (s != w.summaries.end()) {
+            recompute_billing(s->second, visit);
+            change->summaries[visit_id] = s->second;
+            for (auto& [iid, item] : w.inbox) {
+              if (item.visit_id() == visit_id) {
+                *item.mutable_summary() = s->second;
+                change->inbox[iid] = item;
+              }
+            }
           }
         }
-      }
-    }
-    change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
-                                               action, "ok", {}, visit.patient_id(), visit_id));
-    sync_team_statuses(change->now, *change);
-    arm_core_timer();
-    v1::Visit answer = visit;
-    commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
-      if (!r) {
-        done(commit_failure(r.error()));
-        return;
-      }
-      done(answer);
-    });
-  });
+        change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
+                                                   action, "ok", {}, visit.patient_id(), visit_id));
+        sync_team_statuses(change->now, *change);
+        arm_core_timer();
+        v1::Visit answer = visit;
+        commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
+          if (!r) {
+            done(commit_failure(r.error()));
+            return;
+          }
+          done(answer);
+        });
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1640,7 +1645,8 @@ std::optional<std::string> summary_problem(const v1::CreateSummaryRequest& req) 
       return "prescriptions";
     }
   }
-  if (req.disposition() == v1::DISPOSITION_UNSPECIFIED || !v1::Disposition_IsValid(req.disposition())) {
+  if (req.disposition() == v1::DISPOSITION_UNSPECIFIED ||
+      !v1::Disposition_IsValid(req.disposition())) {
     return "disposition";
   }
   if (too_long(req.destination(), 500)) {
@@ -1728,8 +1734,8 @@ void VisitService::post_summary(const Principal& who, std::string visit_id,
                                 v1::CreateSummaryRequest req, std::string request_id,
                                 Decorate decorate, Done<v1::VisitSummary> done) {
   if (auto field = summary_problem(req)) {
-    done(fail(Errc::invalid_argument, "summary field " + *field + " is missing or invalid",
-              *field));
+    done(
+        fail(Errc::invalid_argument, "summary field " + *field + " is missing or invalid", *field));
     return;
   }
   boost::asio::post(strand_, [this, who, visit_id = std::move(visit_id), req = std::move(req),
@@ -1910,50 +1916,52 @@ void VisitService::inbox(const Principal& who, bool unacknowledged_only, std::st
       done(std::move(out));
       return;
     }
-    commit(std::move(change), [out = std::move(out), done = std::move(done)](Result<void> r) mutable {
-      if (!r) {
-        done(commit_failure(r.error()));
-        return;
-      }
-      done(std::move(out));
-    });
+    commit(std::move(change),
+           [out = std::move(out), done = std::move(done)](Result<void> r) mutable {
+             if (!r) {
+               done(commit_failure(r.error()));
+               return;
+             }
+             done(std::move(out));
+           });
   });
 }
 
 void VisitService::ack(const Principal& who, std::string item_id, std::string request_id,
                        Done<void> done) {
-  boost::asio::post(strand_, [this, who, item_id = std::move(item_id),
-                              request_id = std::move(request_id), done = std::move(done)]() mutable {
-    State& w = *work_;
-    auto it = w.inbox.find(item_id);
-    if (it == w.inbox.end() || !is_recipient(who, it->second)) {
-      done(fail(Errc::not_found, "no such inbox item"));
-      return;
-    }
-    if (it->second.has_acknowledged_at()) {
-      done(Outcome<void>{});  // acknowledging twice changes nothing
-      return;
-    }
-    auto change = std::make_unique<Change>();
-    change->now = clock_.now();
-    *it->second.mutable_acknowledged_at() = to_timestamp(change->now);
-    it->second.set_acknowledged_by(who.user_id);
-    if (!it->second.has_delivered_at()) {
-      *it->second.mutable_delivered_at() = to_timestamp(change->now);
-    }
-    change->inbox[item_id] = it->second;
-    auto v = w.visits.find(it->second.visit_id());
-    change->mutations.emplace_back(audit_entry(
-        audit_context(who, request_id, change->now), "inbox.ack", "ok", "item=" + item_id,
-        v != w.visits.end() ? v->second.patient_id() : std::string{}, it->second.visit_id()));
-    commit(std::move(change), [done = std::move(done)](Result<void> r) {
-      if (!r) {
-        done(commit_failure(r.error()));
-        return;
-      }
-      done(Outcome<void>{});
-    });
-  });
+  boost::asio::post(
+      strand_, [this, who, item_id = std::move(item_id), request_id = std::move(request_id),
+                done = std::move(done)]() mutable {
+        State& w = *work_;
+        auto it = w.inbox.find(item_id);
+        if (it == w.inbox.end() || !is_recipient(who, it->second)) {
+          done(fail(Errc::not_found, "no such inbox item"));
+          return;
+        }
+        if (it->second.has_acknowledged_at()) {
+          done(Outcome<void>{});  // acknowledging twice changes nothing
+          return;
+        }
+        auto change = std::make_unique<Change>();
+        change->now = clock_.now();
+        *it->second.mutable_acknowledged_at() = to_timestamp(change->now);
+        it->second.set_acknowledged_by(who.user_id);
+        if (!it->second.has_delivered_at()) {
+          *it->second.mutable_delivered_at() = to_timestamp(change->now);
+        }
+        change->inbox[item_id] = it->second;
+        auto v = w.visits.find(it->second.visit_id());
+        change->mutations.emplace_back(audit_entry(
+            audit_context(who, request_id, change->now), "inbox.ack", "ok", "item=" + item_id,
+            v != w.visits.end() ? v->second.patient_id() : std::string{}, it->second.visit_id()));
+        commit(std::move(change), [done = std::move(done)](Result<void> r) {
+          if (!r) {
+            done(commit_failure(r.error()));
+            return;
+          }
+          done(Outcome<void>{});
+        });
+      });
 }
 
 void VisitService::arm_ack_timer() {
@@ -2024,8 +2032,7 @@ void VisitService::fhir(const Principal& who, std::string visit_id, std::string 
     std::shared_lock lock(view_mutex_);
     auto v = view_->visits.find(visit_id);
     auto s = view_->summaries.find(visit_id);
-    if (v != view_->visits.end() && s != view_->summaries.end() &&
-        can_see_visit(who, v->second)) {
+    if (v != view_->visits.end() && s != view_->summaries.end() && can_see_visit(who, v->second)) {
       visible = true;
       in.visit = v->second;
       in.summary = s->second;
@@ -2052,8 +2059,7 @@ void VisitService::fhir(const Principal& who, std::string visit_id, std::string 
   storage::Transaction tx;
   tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
                                         "visit.fhir", visible ? "ok" : "not_found", {},
-                                        visible ? in.visit.patient_id() : std::string{},
-                                        visit_id));
+                                        visible ? in.visit.patient_id() : std::string{}, visit_id));
   store_.commit(std::move(tx), [visible, in = std::move(in),
                                 done = std::move(done)](Result<storage::CommitResult> r) {
     if (!r) {

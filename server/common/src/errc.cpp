@@ -71,11 +71,17 @@ const boost::system::error_category& oshin_category() noexcept {
   return category;
 }
 
-unsigned http_status(Errc e) noexcept { return info(e).status; }
+unsigned http_status(Errc e) noexcept {
+  return info(e).status;
+}
 
-std::string_view api_error_code(Errc e) noexcept { return info(e).code; }
+std::string_view api_error_code(Errc e) noexcept {
+  return info(e).code;
+}
 
-std::string_view default_message(Errc e) noexcept { return info(e).message; }
+std::string_view default_message(Errc e) noexcept {
+  return info(e).message;
+}
 
 Errc to_errc(const boost::system::error_code& ec) noexcept {
   if (!ec) {

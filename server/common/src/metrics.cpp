@@ -148,9 +148,8 @@ void Gauge::render(std::string& out) const {
 }
 
 std::vector<double> default_latency_buckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-          0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1.0,
-          2.5,     5.0,    10.0};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1.0,   2.5,    5.0,   10.0};
 }
 
 CounterFamily& MetricsRegistry::counter(std::string name, std::string help,
@@ -198,10 +197,10 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
       http_request_duration(registry.histogram("oshin_http_request_duration_seconds",
                                                "HTTP request duration in seconds", {"route"})),
       visits_total(registry.counter("oshin_visits_total", "Visits by status reached", {"status"})),
-      dispatch_decision_seconds(registry.histogram(
-          "oshin_dispatch_decision_seconds", "Wall time of one dispatch decision", {})),
+      dispatch_decision_seconds(registry.histogram("oshin_dispatch_decision_seconds",
+                                                   "Wall time of one dispatch decision", {})),
       ws_connections(registry.gauge("oshin_ws_connections", "Open stream connections")),
-      store_commit_seconds(registry.histogram(
-          "oshin_store_commit_seconds", "Wall time of one durable group commit", {})) {}
+      store_commit_seconds(registry.histogram("oshin_store_commit_seconds",
+                                              "Wall time of one durable group commit", {})) {}
 
 }  // namespace oshin

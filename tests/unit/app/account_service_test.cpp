@@ -1,13 +1,13 @@
 // AccountService against a real SQLite store and a manual clock: expiry rules, the failed-login
 // window, revocation, and that memory only changes after a durable commit.
+#include "oshin/app/account_service.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <future>
 #include <random>
-
-#include "oshin/app/account_service.hpp"
 
 namespace oshin::app {
 namespace {
@@ -151,9 +151,8 @@ TEST_F(AccountServiceTest, SessionsAndUsersSurviveReopenButLogoutDoesNot) {
   ASSERT_TRUE(kept && dropped);
   auto p = service_->authenticate(dropped->token);
   ASSERT_TRUE(p);
-  auto out = wait<void>([&](AccountService::Done<void> d) {
-    service_->logout(*p, "req", std::move(d));
-  });
+  auto out =
+      wait<void>([&](AccountService::Done<void> d) { service_->logout(*p, "req", std::move(d)); });
   ASSERT_TRUE(out);
   EXPECT_FALSE(service_->authenticate(dropped->token));
   ASSERT_TRUE(create_staff("staff.one"));

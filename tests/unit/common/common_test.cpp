@@ -43,10 +43,12 @@ TEST(Metrics, RendersPrometheusText) {
   EXPECT_NE(text.find("# TYPE oshin_http_requests_total counter"), std::string::npos);
   EXPECT_NE(text.find("oshin_http_requests_total{route=\"/v1/me\",code=\"200\"} 2"),
             std::string::npos);
-  EXPECT_NE(text.find("oshin_http_request_duration_seconds_bucket{route=\"/v1/me\",le=\"0.001\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("oshin_http_request_duration_seconds_bucket{route=\"/v1/me\",le=\"0.0005\"} 0"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("oshin_http_request_duration_seconds_bucket{route=\"/v1/me\",le=\"0.001\"} 1"),
+      std::string::npos);
+  EXPECT_NE(
+      text.find("oshin_http_request_duration_seconds_bucket{route=\"/v1/me\",le=\"0.0005\"} 0"),
+      std::string::npos);
   EXPECT_NE(text.find("oshin_http_request_duration_seconds_count{route=\"/v1/me\"} 1"),
             std::string::npos);
   EXPECT_NE(text.find("oshin_ws_connections 3"), std::string::npos);

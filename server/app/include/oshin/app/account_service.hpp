@@ -28,7 +28,7 @@ namespace oshin::app {
 struct AccountOptions {
   std::chrono::seconds idle_timeout{1800};
   std::chrono::seconds absolute_timeout{12 * 3600};
-  int max_failed_logins = 5;                         ///< within failed_login_window
+  int max_failed_logins = 5;  ///< within failed_login_window
   std::chrono::seconds failed_login_window{60};
   std::chrono::seconds last_used_persist_interval{60};  ///< how stale a stored last-use may be
   PasswordCost password_cost{};
@@ -47,7 +47,8 @@ using Outcome = boost::system::result<T, Failure>;
 
 /// Adds mutations to a transaction once the result is known (e.g. an idempotency record holding
 /// the response), so they commit atomically with the change. May be empty.
-using Decorate = std::function<void(const google::protobuf::Message& result, storage::Transaction&)>;
+using Decorate =
+    std::function<void(const google::protobuf::Message& result, storage::Transaction&)>;
 
 /// Successful login.
 struct LoginResult {
@@ -88,8 +89,7 @@ class AccountService final : public http::Authenticator {
   Outcome<v1::User> me(const Principal& who) const;
 
   void create_organization(const Principal& who, v1::CreateOrganizationRequest req,
-                           std::string request_id, Decorate decorate,
-                           Done<v1::Organization> done);
+                           std::string request_id, Decorate decorate, Done<v1::Organization> done);
   /// Organizations without their webhook secrets.
   std::vector<v1::Organization> list_organizations() const;
 
@@ -141,7 +141,7 @@ class AccountService final : public http::Authenticator {
   std::map<std::string, v1::Organization> organizations_;
   std::map<std::string, v1::StoredUser> users_;
   std::map<std::string, std::string> user_ids_by_username_;  ///< lowercase username -> id
-  std::unordered_map<std::string, SessionState> sessions_;    ///< token hash -> session
+  std::unordered_map<std::string, SessionState> sessions_;   ///< token hash -> session
 
   std::mutex failures_mutex_;
   std::map<std::string, std::deque<SystemTime>> failed_logins_;

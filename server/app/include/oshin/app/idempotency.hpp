@@ -21,7 +21,7 @@ class Idempotency {
  public:
   /// What begin() found for a request carrying a key.
   struct Draft {
-    std::string record_id;     ///< hash of account id and key
+    std::string record_id;  ///< hash of account id and key
     std::string account_id;
     std::string key;
     std::string request_hash;  ///< hash of method, route and the decoded body

@@ -3,9 +3,9 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "oshin/app/account_service.hpp"
+#include "oshin/app/idempotency.hpp"
 #include "oshin/app/visit_service.hpp"
 #include "oshin/http/codec.hpp"
-#include "oshin/app/idempotency.hpp"
 #include "oshin/http/router.hpp"
 #include "oshin/storage/store.hpp"
 
@@ -18,7 +18,6 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
 /// `work` runs the (possibly long) reads off the I/O threads and the store's writer thread.
 void add_audit_routes(http::Router& router, storage::Store& store, const Clock& clock,
                       boost::asio::any_io_executor work);
-
 
 /// Domain routes: patients, teams, visits, offers, progress, summaries, inbox, FHIR.
 void add_domain_routes(http::Router& router, PatientService& patients, VisitService& visits,
@@ -60,7 +59,6 @@ http::Handler creating(Idempotency& idempotency, Call call) {
          });
   };
 }
-
 
 /// Parses an optional RFC 3339 query parameter; `fallback` when absent.
 Outcome<SystemTime> time_param(const http::RequestContext& ctx, std::string_view name,

@@ -56,8 +56,7 @@ class VisitService {
 
   VisitService(boost::asio::io_context& ioc, storage::Store& store, const Clock& clock,
                AccountService& accounts, PatientService& patients, stream::StreamHub& hub,
-               delivery::WebhookOutbox* webhooks, ServerMetrics& metrics,
-               v1::ServerConfig config);
+               delivery::WebhookOutbox* webhooks, ServerMetrics& metrics, v1::ServerConfig config);
   ~VisitService();
   VisitService(const VisitService&) = delete;
   VisitService& operator=(const VisitService&) = delete;

@@ -11,33 +11,33 @@ namespace oshin {
 /// Values are stable: they are never reordered, new ones are appended.
 enum class Errc {
   ok = 0,
-  invalid_argument = 1,       ///< 400 INVALID_ARGUMENT
-  malformed_request = 2,      ///< 400 MALFORMED_REQUEST (unparseable HTTP, bad framing)
-  unknown_field = 3,          ///< 400 INVALID_ARGUMENT (unknown JSON field)
-  weak_password = 4,          ///< 400 WEAK_PASSWORD
-  unauthenticated = 5,        ///< 401 UNAUTHENTICATED
-  invalid_credentials = 6,    ///< 401 INVALID_CREDENTIALS
-  permission_denied = 7,      ///< 403 PERMISSION_DENIED
-  not_found = 8,              ///< 404 NOT_FOUND
-  method_not_allowed = 9,     ///< 405 METHOD_NOT_ALLOWED
-  not_acceptable = 10,        ///< 406 NOT_ACCEPTABLE
-  already_exists = 11,        ///< 409 ALREADY_EXISTS
-  offer_not_pending = 12,     ///< 409 OFFER_NOT_PENDING
-  invalid_transition = 13,    ///< 409 INVALID_TRANSITION
-  payload_too_large = 14,     ///< 413 PAYLOAD_TOO_LARGE
-  unsupported_media_type = 15,///< 415 UNSUPPORTED_MEDIA_TYPE
-  idempotency_key_reused = 16,///< 422 IDEMPOTENCY_KEY_REUSED
-  call_emergency_services = 17,///< 422 CALL_EMERGENCY_SERVICES
-  out_of_service_area = 18,   ///< 422 OUT_OF_SERVICE_AREA
-  outside_service_hours = 19, ///< 422 OUTSIDE_SERVICE_HOURS
-  too_many_attempts = 20,     ///< 429 TOO_MANY_ATTEMPTS
-  rate_limited = 21,          ///< 429 RATE_LIMITED
-  headers_too_large = 22,     ///< 431 HEADERS_TOO_LARGE
-  internal = 23,              ///< 500 INTERNAL
-  unavailable = 24,           ///< 503 UNAVAILABLE (storage not writable, shutting down)
-  storage_full = 25,          ///< 503 UNAVAILABLE (disk full)
-  conflict = 26,              ///< 409 CONFLICT (generic state conflict)
-  request_timeout = 27,       ///< 408 REQUEST_TIMEOUT
+  invalid_argument = 1,          ///< 400 INVALID_ARGUMENT
+  malformed_request = 2,         ///< 400 MALFORMED_REQUEST (unparseable HTTP, bad framing)
+  unknown_field = 3,             ///< 400 INVALID_ARGUMENT (unknown JSON field)
+  weak_password = 4,             ///< 400 WEAK_PASSWORD
+  unauthenticated = 5,           ///< 401 UNAUTHENTICATED
+  invalid_credentials = 6,       ///< 401 INVALID_CREDENTIALS
+  permission_denied = 7,         ///< 403 PERMISSION_DENIED
+  not_found = 8,                 ///< 404 NOT_FOUND
+  method_not_allowed = 9,        ///< 405 METHOD_NOT_ALLOWED
+  not_acceptable = 10,           ///< 406 NOT_ACCEPTABLE
+  already_exists = 11,           ///< 409 ALREADY_EXISTS
+  offer_not_pending = 12,        ///< 409 OFFER_NOT_PENDING
+  invalid_transition = 13,       ///< 409 INVALID_TRANSITION
+  payload_too_large = 14,        ///< 413 PAYLOAD_TOO_LARGE
+  unsupported_media_type = 15,   ///< 415 UNSUPPORTED_MEDIA_TYPE
+  idempotency_key_reused = 16,   ///< 422 IDEMPOTENCY_KEY_REUSED
+  call_emergency_services = 17,  ///< 422 CALL_EMERGENCY_SERVICES
+  out_of_service_area = 18,      ///< 422 OUT_OF_SERVICE_AREA
+  outside_service_hours = 19,    ///< 422 OUTSIDE_SERVICE_HOURS
+  too_many_attempts = 20,        ///< 429 TOO_MANY_ATTEMPTS
+  rate_limited = 21,             ///< 429 RATE_LIMITED
+  headers_too_large = 22,        ///< 431 HEADERS_TOO_LARGE
+  internal = 23,                 ///< 500 INTERNAL
+  unavailable = 24,              ///< 503 UNAVAILABLE (storage not writable, shutting down)
+  storage_full = 25,             ///< 503 UNAVAILABLE (disk full)
+  conflict = 26,                 ///< 409 CONFLICT (generic state conflict)
+  request_timeout = 27,          ///< 408 REQUEST_TIMEOUT
 };
 
 /// The boost::system category of Errc.

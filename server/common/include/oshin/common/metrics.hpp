@@ -88,12 +88,12 @@ class MetricsRegistry {
 /// The series API.md names, created once per server.
 struct ServerMetrics {
   explicit ServerMetrics(MetricsRegistry& registry);
-  CounterFamily& http_requests_total;         ///< {route,code}
-  HistogramFamily& http_request_duration;     ///< {route}
-  CounterFamily& visits_total;                ///< {status}
-  HistogramFamily& dispatch_decision_seconds; ///< no labels
+  CounterFamily& http_requests_total;          ///< {route,code}
+  HistogramFamily& http_request_duration;      ///< {route}
+  CounterFamily& visits_total;                 ///< {status}
+  HistogramFamily& dispatch_decision_seconds;  ///< no labels
   Gauge& ws_connections;
-  HistogramFamily& store_commit_seconds;      ///< no labels
+  HistogramFamily& store_commit_seconds;  ///< no labels
 };
 
 }  // namespace oshin

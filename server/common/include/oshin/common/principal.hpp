@@ -18,7 +18,9 @@ enum class Role {
 };
 
 /// Bit for a role in a RoleSet.
-constexpr unsigned role_bit(Role r) { return 1U << static_cast<unsigned>(r); }
+constexpr unsigned role_bit(Role r) {
+  return 1U << static_cast<unsigned>(r);
+}
 
 /// A set of roles allowed to call something. Empty set = nobody (deny by default).
 struct RoleSet {
@@ -31,8 +33,8 @@ struct RoleSet {
   }
   constexpr bool contains(Role r) const { return (bits & role_bit(r)) != 0; }
   static constexpr RoleSet all() {
-    return {Role::admin, Role::staff, Role::nurse, Role::care_manager, Role::doctor, Role::driver,
-            Role::primary_doctor};
+    return {Role::admin,  Role::staff,  Role::nurse,         Role::care_manager,
+            Role::doctor, Role::driver, Role::primary_doctor};
   }
 };
 
