@@ -223,7 +223,8 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
                       respond(http::make_raw_response(ctx->request, bh::status::ok, std::move(*r),
                                                       "application/fhir+json"));
                     });
-      });
+      },
+      {"application/fhir+json", "application/json"});
 }
 
 }  // namespace oshin::app

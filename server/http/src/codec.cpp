@@ -227,6 +227,14 @@ Result<Format> response_format(const Request& req) {
   return Format::json;
 }
 
+bool accepts(const Request& req, std::string_view media_type_with_params) {
+  auto it = req.find(beast_http::field::accept);
+  if (it == req.end() || trim(it->value()).empty()) {
+    return true;
+  }
+  return acceptance(it->value(), media_type(media_type_with_params)).quality > 0;
+}
+
 Result<void> decode_body(const Request& req, google::protobuf::Message& out, ApiError* error) {
   auto fail = [error](ApiError e) -> Result<void> {
     Errc code = e.code;

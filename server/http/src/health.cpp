@@ -26,7 +26,8 @@ void add_health_routes(Router& router, std::function<bool()> ready, MetricsRegis
              [&registry](std::shared_ptr<RequestContext> ctx, Responder respond) {
                respond(make_raw_response(ctx->request, beast_http::status::ok, registry.render(),
                                          "text/plain; version=0.0.4; charset=utf-8"));
-             });
+             },
+             {"text/plain"});
 }
 
 }  // namespace oshin::http

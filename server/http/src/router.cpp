@@ -195,7 +195,8 @@ std::optional<std::string_view> bearer_token(const Request& req) {
   return token;
 }
 
-void Router::add(beast_http::verb method, std::string pattern, Access access, Handler handler) {
+void Router::add(beast_http::verb method, std::string pattern, Access access, Handler handler,
+                 std::vector<std::string> produces) {
   auto segments = split_pattern(pattern);
   for (std::size_t i = 0; i < segments.size(); ++i) {
     if (is_rest_param(segments[i]) && i + 1 != segments.size()) {
@@ -207,8 +208,8 @@ void Router::add(beast_http::verb method, std::string pattern, Access access, Ha
       throw std::invalid_argument("duplicate route: " + pattern);
     }
   }
-  routes_.push_back(
-      Route{method, std::move(pattern), std::move(segments), access, std::move(handler)});
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), access,
+                          std::move(handler), std::move(produces)});
 }
 
 const Router::Route* Router::best_route(
@@ -291,6 +292,16 @@ void Router::dispatch(std::shared_ptr<RequestContext> ctx, Responder respond) co
 
     ctx->route = route->pattern;
     ctx->path_params = std::move(params);
+
+    bool acceptable =
+        route->produces.empty()
+            ? response_format(req).has_value()
+            : std::any_of(route->produces.begin(), route->produces.end(),
+                          [&req](const std::string& type) { return accepts(req, type); });
+    if (!acceptable) {
+      respond(make_error_response(req, Errc::not_acceptable));
+      return;
+    }
 
     if (!route->access.public_route) {
       auto token = bearer_token(req);

@@ -252,6 +252,31 @@ TEST_F(RouterTest, PublicRouteNeedsNoToken) {
   EXPECT_FALSE(c.ctx->principal);
 }
 
+TEST_F(RouterTest, AcceptAllowingNoAnswerTypeIs406BeforeTheHandler) {
+  router_.add(bh::verb::get, "/v1/thing", Access::open(), recording("thing"));
+  router_.add(bh::verb::get, "/metrics", Access::open(), recording("metrics"), {"text/plain"});
+
+  auto png = call(bh::verb::get, "/v1/thing", {{"Accept", "image/png"}});
+  EXPECT_EQ(png.response->result(), bh::status::not_acceptable);
+  EXPECT_EQ(error_code_of(*png.response), "NOT_ACCEPTABLE");
+  EXPECT_FALSE(png.ctx);
+  for (std::string ok :
+       {"application/json", "application/x-protobuf", "*/*", "application/*", ""}) {
+    auto c = call(bh::verb::get, "/v1/thing", {{"Accept", ok}});
+    EXPECT_EQ(c.response->result(), bh::status::ok) << ok;
+  }
+  auto refused = call(bh::verb::get, "/v1/thing", {{"Accept", "application/json;q=0"}});
+  EXPECT_EQ(refused.response->result(), bh::status::not_acceptable);
+
+  // A fixed-type route checks its own type, not JSON/protobuf.
+  EXPECT_EQ(call(bh::verb::get, "/metrics", {{"Accept", "text/plain"}}).response->result(),
+            bh::status::ok);
+  EXPECT_EQ(call(bh::verb::get, "/metrics", {{"Accept", "text/*;q=0.5"}}).response->result(),
+            bh::status::ok);
+  EXPECT_EQ(call(bh::verb::get, "/metrics", {{"Accept", "application/json"}}).response->result(),
+            bh::status::not_acceptable);
+}
+
 TEST_F(RouterTest, ThrowingHandlerIs500) {
   router_.add(
       bh::verb::get, "/boom", Access::open(),

@@ -29,6 +29,10 @@ Result<Format> request_format(const Request& req);
 /// application/x-protobuf -> protobuf (quality values honoured); neither -> Errc::not_acceptable.
 Result<Format> response_format(const Request& req);
 
+/// Whether the Accept header allows `media_type` (absent or empty Accept allows everything;
+/// parameters of `media_type` are ignored). Any thread.
+bool accepts(const Request& req, std::string_view media_type);
+
 /// Parses the request body into `out`. JSON: the proto3 canonical mapping, unknown fields
 /// rejected (ApiError{unknown_field or invalid_argument, field = the offending name}). An empty
 /// body parses as an empty message. Never throws.

@@ -72,13 +72,18 @@ std::optional<std::string_view> bearer_token(const Request& req);
 /// answered by the GET route when no HEAD route exists.
 /// Unknown path: 404 NOT_FOUND. Known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
 /// Not public and no valid token: 401 UNAUTHENTICATED. Role not allowed: 403 PERMISSION_DENIED.
+/// Accept header allowing no answer type of the route: 406 NOT_ACCEPTABLE.
 class Router {
  public:
   explicit Router(Authenticator* authenticator) : authenticator_(authenticator) {}
 
   /// Registers a route at start-up (not thread-safe; do it before serving). Throws
   /// std::invalid_argument for a malformed or duplicate pattern (a wiring bug, found at start-up).
-  void add(beast_http::verb method, std::string pattern, Access access, Handler handler);
+  /// `produces` lists the media types of a route with a fixed answer type (metrics text, FHIR);
+  /// empty means the answer is negotiated between JSON and protobuf. A request whose Accept header
+  /// allows none of them is answered 406 NOT_ACCEPTABLE before the handler runs.
+  void add(beast_http::verb method, std::string pattern, Access access, Handler handler,
+           std::vector<std::string> produces = {});
 
   /// Routes one request: fills ctx->route, path_params, query, principal, then calls the
   /// handler or responds with the error itself. Thread-safe after start-up. The handler runs on
@@ -96,6 +101,7 @@ class Router {
     std::vector<std::string> segments;
     Access access;
     Handler handler;
+    std::vector<std::string> produces;
   };
   const Route* best_route(const std::vector<std::string>& segments,
                           std::optional<beast_http::verb> method,
