@@ -25,15 +25,28 @@ std::string iso(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-Night::Night(const std::filesystem::path& dir, json::object config) : dir_(dir) {
+Night::Night(const std::filesystem::path& dir, json::object config,
+             std::map<std::string, std::string> webhook_urls)
+    : dir_(dir), webhook_urls_(std::move(webhook_urls)) {
   if (!config.contains("serviceHours")) {
     config["serviceHours"] = json::object{{"always", true}};
   }
   config["dataDir"] = (dir / "data").string();
   config_path_ = dir / "oshin.json";
-  std::ofstream(config_path_) << json::serialize(config);
+  config_ = std::move(config);
+  std::ofstream(config_path_) << json::serialize(config_);
   start();
   setup();
+}
+
+void Night::restart_with_config(const json::object& changes) {
+  server_.process->terminate();
+  server_.process->wait_exit();
+  for (const auto& [key, value] : changes) {
+    config_[key] = value;
+  }
+  std::ofstream(config_path_, std::ios::trunc) << json::serialize(config_);
+  start();
 }
 
 void Night::start() {
@@ -51,6 +64,11 @@ void Night::restart_after_kill() {
   server_.process->kill_hard();
   server_.process->wait_exit();
   start();
+}
+
+void Night::kill_server() {
+  server_.process->kill_hard();
+  server_.process->wait_exit();
 }
 
 void Night::restart_after_term() {
@@ -85,11 +103,19 @@ void Night::setup() {
   orgs_["center"] =
       std::string(orgs.json().at("organizations").as_array().at(0).at("id").as_string());
   auto make_org = [&](const std::string& key, const std::string& name, const std::string& kind) {
-    auto r = post("admin", "/v1/organizations", {{"name", name}, {"kind", kind}});
+    json::object body{{"name", name}, {"kind", kind}};
+    auto url = webhook_urls_.find(key);
+    if (url != webhook_urls_.end()) {
+      body["webhookUrl"] = url->second;
+    }
+    auto r = post("admin", "/v1/organizations", body);
     if (r.status != 201) {
       throw std::runtime_error("org: " + r.body);
     }
     orgs_[key] = std::string(r.json().at("id").as_string());
+    if (url != webhook_urls_.end()) {
+      webhook_secrets_[key] = std::string(r.json().at("webhookSecret").as_string());
+    }
   };
   make_org("station", "Station A", "VISITING_NURSE_STATION");
   make_org("station2", "Station B", "VISITING_NURSE_STATION");

@@ -16,12 +16,19 @@ namespace oshin::testing {
 class Night {
  public:
   /// Starts a server in `dir` with a config file made of `config` (serviceHours.always=true by
-  /// default) and sets everything up.
-  explicit Night(const std::filesystem::path& dir, boost::json::object config = {});
+  /// default) and sets everything up. `webhook_urls` gives organizations (by key: "station",
+  /// "office", "clinic", ...) a webhookUrl; their secrets are then in webhook_secret().
+  explicit Night(const std::filesystem::path& dir, boost::json::object config = {},
+                 std::map<std::string, std::string> webhook_urls = {});
 
   /// Restarts the server on the same data dir (after kill -9 or SIGTERM), keeping the config.
   void restart_after_kill();
   void restart_after_term();
+  /// kill -9 and wait for the exit; start_server() brings it back on the same data dir.
+  void kill_server();
+  void start_server() { start(); }
+  /// Stops the server (SIGTERM), sets the given top-level config keys and starts it again.
+  void restart_with_config(const boost::json::object& changes);
 
   unsigned short port() const { return server_.port; }
   ServerProcess& process() { return *server_.process; }
@@ -45,6 +52,7 @@ class Night {
   std::string id(const std::string& who) { return ids_.at(who); }
   std::string org(const std::string& name) { return orgs_.at(name); }
   std::string team_of(const std::string& doctor) { return teams_.at(doctor); }
+  std::string webhook_secret(const std::string& org) { return webhook_secrets_.at(org); }
   std::filesystem::path dir() const { return dir_; }
   void relogin_all();
 
@@ -57,6 +65,9 @@ class Night {
 
   std::filesystem::path dir_;
   std::filesystem::path config_path_;
+  boost::json::object config_;
+  std::map<std::string, std::string> webhook_urls_;
+  std::map<std::string, std::string> webhook_secrets_;
   RunningServer server_;
   std::map<std::string, std::string> tokens_;
   std::map<std::string, std::string> ids_;

@@ -14,6 +14,7 @@ struct StreamClient::Impl {
   boost::asio::io_context ioc;
   websocket::stream<beast::tcp_stream> ws{ioc};
   beast::flat_buffer buffer;
+  std::optional<unsigned> close_code;
 };
 
 StreamClient::StreamClient() : impl_(std::make_unique<Impl>()) {}
@@ -26,10 +27,19 @@ StreamClient::~StreamClient() {
 
 std::optional<StreamClient> StreamClient::connect(unsigned short port, const std::string& token,
                                                   const std::string& query, unsigned* status,
-                                                  const std::string& subprotocol) {
+                                                  const std::string& subprotocol,
+                                                  int receive_buffer_bytes) {
   StreamClient c;
   auto& ws = c.impl_->ws;
   beast::error_code ec;
+  if (receive_buffer_bytes > 0) {
+    auto& socket = beast::get_lowest_layer(ws).socket();
+    socket.open(boost::asio::ip::tcp::v4(), ec);
+    socket.set_option(boost::asio::socket_base::receive_buffer_size(receive_buffer_bytes), ec);
+    if (ec) {
+      return std::nullopt;
+    }
+  }
   beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
   beast::get_lowest_layer(ws).connect(
       boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port), ec);
@@ -63,6 +73,9 @@ std::optional<std::string> StreamClient::next_raw(std::chrono::milliseconds dead
   impl_->buffer.clear();
   ws.read(impl_->buffer, ec);
   if (ec) {
+    if (ec == websocket::error::closed) {
+      impl_->close_code = static_cast<unsigned>(ws.reason().code);
+    }
     return std::nullopt;
   }
   return beast::buffers_to_string(impl_->buffer.data());
@@ -104,6 +117,10 @@ std::optional<json::object> StreamClient::wait_type(const std::string& type,
                                                     std::chrono::milliseconds deadline) {
   return wait_for([&](const json::object& o) { return o.at("type").as_string() == type; },
                   deadline);
+}
+
+std::optional<unsigned> StreamClient::close_code() const {
+  return impl_->close_code;
 }
 
 void StreamClient::close() {

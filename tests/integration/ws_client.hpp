@@ -16,10 +16,12 @@ class StreamClient {
  public:
   /// Connects and upgrades. `query` is appended to /v1/stream (e.g. "?since=5"). Returns an
   /// empty optional when the handshake failed; `status` then holds the HTTP status.
+  /// `receive_buffer_bytes` > 0 sets SO_RCVBUF before connecting (a client that reads slowly).
   static std::optional<StreamClient> connect(unsigned short port, const std::string& token,
                                              const std::string& query = {},
                                              unsigned* status = nullptr,
-                                             const std::string& subprotocol = {});
+                                             const std::string& subprotocol = {},
+                                             int receive_buffer_bytes = 0);
   StreamClient(StreamClient&&) noexcept;
   ~StreamClient();
 
@@ -37,6 +39,8 @@ class StreamClient {
   /// The raw bytes of the next frame (binary protobuf subprotocol); nullopt on deadline.
   std::optional<std::string> next_raw(
       std::chrono::milliseconds deadline = std::chrono::seconds(15));
+  /// The close code the server sent, once a read saw the connection closed; else nullopt.
+  std::optional<unsigned> close_code() const;
   void close();
 
  private:

@@ -213,7 +213,17 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   stream::add_stream_routes(router, tickets);
 
   http::HttpServer server(ioc, router, metrics, http::http_options(config), &clock);
-  stream::StreamServer streams(hub, *store, accounts, tickets, metrics, work.get_executor());
+  stream::StreamOptions stream_options;
+  if (config.limits().has_stream_queue_events()) {
+    stream_options.max_queued_events =
+        static_cast<std::size_t>(config.limits().stream_queue_events());
+  }
+  if (config.limits().has_stream_send_buffer_bytes()) {
+    stream_options.socket_send_buffer =
+        static_cast<std::size_t>(config.limits().stream_send_buffer_bytes());
+  }
+  stream::StreamServer streams(hub, *store, accounts, tickets, metrics, work.get_executor(),
+                               stream_options);
   server.set_upgrade_handler(streams.upgrade_handler());
   auto bound = server.listen(*endpoint);
   if (!bound) {

@@ -296,6 +296,16 @@ Result<void> validate_config(const ServerConfig& c, std::string* error) {
       (limits.has_max_connections_per_address() && limits.max_connections_per_address() <= 0)) {
     return config_error(error, "limits: connection limits must be greater than 0");
   }
+  if (limits.has_stream_queue_events() &&
+      (limits.stream_queue_events() < 1 || limits.stream_queue_events() > 1'000'000)) {
+    return config_error(error, "limits.streamQueueEvents: must be between 1 and 1000000");
+  }
+  if (limits.has_stream_send_buffer_bytes() && limits.stream_send_buffer_bytes() != 0 &&
+      (limits.stream_send_buffer_bytes() < 1024 ||
+       limits.stream_send_buffer_bytes() > 64 * 1024 * 1024)) {
+    return config_error(error,
+                        "limits.streamSendBufferBytes: must be 0 or between 1024 and 67108864");
+  }
   if (c.has_threads() && (c.threads() < 0 || c.threads() > 256)) {
     return config_error(error, "threads: must be between 0 and 256");
   }

@@ -173,6 +173,8 @@ TEST_F(ConfigTest, BadValuesAreRejectedWithMessages) {
       {R"({"dispatchPolicy": "random"})", "dispatchPolicy"},
       {R"({"offerTimeoutSeconds": "soon"})", "offerTimeoutSeconds"},
       {R"({"limits": {"maxBodyBytes": 0}})", "limits"},
+      {R"({"limits": {"streamQueueEvents": 0}})", "limits.streamQueueEvents"},
+      {R"({"limits": {"streamSendBufferBytes": 100}})", "limits.streamSendBufferBytes"},
       {R"({"center": {"location": {"lat": 91, "lon": 0}}})", "center.location"},
       {R"({"listen": )", "malformed JSON"},
   };
