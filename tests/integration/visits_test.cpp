@@ -456,3 +456,151 @@ TEST(Visits, KillNineAtEachStepLosesNothingAnswered) {
 
 }  // namespace
 }  // namespace oshin::testing
+
+namespace oshin::testing {
+namespace {
+
+// The error codes of the team, offer, progress, summary and inbox endpoints, each with the
+// status and code API.md gives it, against a live server with several accounts of each role.
+TEST(Visits, ErrorCodesOfTeamsOffersSummariesAndInbox) {
+  TempDir dir;
+  Night night(dir.path());
+  struct Expect {
+    unsigned status;
+    const char* code;
+  };
+  auto check = [](const HttpResult& r, Expect e, const std::string& what) {
+    EXPECT_EQ(r.status, e.status) << what << ": " << r.body;
+    EXPECT_EQ(r.error_code(), e.code) << what;
+  };
+  const Expect unauthenticated{401, "UNAUTHENTICATED"};
+  const Expect denied{403, "PERMISSION_DENIED"};
+  const Expect invalid{400, "INVALID_ARGUMENT"};
+  const Expect not_found{404, "NOT_FOUND"};
+  const Expect transition{409, "INVALID_TRANSITION"};
+
+  // Every domain endpoint needs a token.
+  for (auto [method, target] :
+       std::vector<std::pair<verb, std::string>>{{verb::get, "/v1/patients"},
+                                                 {verb::post, "/v1/patients"},
+                                                 {verb::get, "/v1/teams"},
+                                                 {verb::post, "/v1/teams"},
+                                                 {verb::get, "/v1/visits"},
+                                                 {verb::post, "/v1/visits"},
+                                                 {verb::get, "/v1/offers"},
+                                                 {verb::get, "/v1/inbox"},
+                                                 {verb::post, "/v1/stream-tickets"}}) {
+    check(http_call(night.port(), method, target, "{}", ""), unauthenticated, target);
+  }
+
+  // Teams: STAFF only; accounts of the right kind; a shift that ends after it starts.
+  std::string team1 = night.team_of("doctor1");
+  json::object team{{"doctorId", night.id("doctor1")},
+                    {"driverId", night.id("driver1")},
+                    {"vehicle", "car 9"},
+                    {"shiftStart", "2026-11-24T10:00:00Z"},
+                    {"shiftEnd", "2026-11-24T22:00:00Z"},
+                    {"base", {{"lat", Night::kCenterLat}, {"lon", Night::kCenterLon}}},
+                    {"skills", json::array{}}};
+  check(night.post("nurse1", "/v1/teams", team), denied, "nurse creates a team");
+  check(night.post("doctor1", "/v1/teams", team), denied, "doctor creates a team");
+  auto wrong_doctor = team;
+  wrong_doctor["doctorId"] = night.id("nurse1");
+  check(night.post("staff1", "/v1/teams", wrong_doctor), invalid, "doctorId of a nurse");
+  auto wrong_driver = team;
+  wrong_driver["driverId"] = night.id("doctor2");
+  check(night.post("staff1", "/v1/teams", wrong_driver), invalid, "driverId of a doctor");
+  auto backwards = team;
+  backwards["shiftEnd"] = "2026-11-24T09:00:00Z";
+  check(night.post("staff1", "/v1/teams", backwards), invalid, "shift ends before it starts");
+  auto bad_skill = team;
+  bad_skill["skills"] = json::array{"SURGERY"};
+  check(night.post("staff1", "/v1/teams", bad_skill), invalid, "unknown skill");
+  auto extra = team;
+  extra["colour"] = "red";
+  check(night.post("staff1", "/v1/teams", extra), invalid, "unknown field");
+
+  // Location: the team's own doctor or driver, a real coordinate.
+  auto moved = night.post("driver1", "/v1/teams/" + team1 + "/location",
+                          {{"lat", Night::kCenterLat}, {"lon", Night::kCenterLon + 0.001}});
+  EXPECT_EQ(moved.status, 204u) << moved.body;
+  check(night.post("doctor2", "/v1/teams/" + team1 + "/location",
+                   {{"lat", Night::kCenterLat}, {"lon", Night::kCenterLon}}),
+        not_found, "another team's location");
+  check(night.post("driver1", "/v1/teams/" + team1 + "/location", {{"lat", 91.0}, {"lon", 0.0}}),
+        invalid, "latitude out of range");
+  check(night.post("nurse1", "/v1/teams/" + team1 + "/location", {{"lat", 35.0}, {"lon", 139.0}}),
+        denied, "a nurse moves a team");
+
+  // Offers: unknown, someone else's, wrong role.
+  std::string patient = night.make_patient("Errors", Night::kCenterLat, Night::kCenterLon + 0.002);
+  auto doctor_stream = StreamClient::connect(night.port(), night.token("doctor1"));
+  ASSERT_TRUE(doctor_stream);
+  auto created = night.request_visit("nurse1", patient);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  std::string visit = str(created.json().at("id"));
+  auto offer_ev = doctor_stream->wait_type("offer");
+  ASSERT_TRUE(offer_ev);
+  std::string offer = str(offer_ev->at("offer").at("id"));
+  check(night.post_empty("doctor1", "/v1/offers/off_unknown/accept"), not_found, "unknown offer");
+  check(night.post_empty("doctor2", "/v1/offers/" + offer + "/accept"), not_found,
+        "another team's offer");
+  check(night.post_empty("nurse1", "/v1/offers/" + offer + "/accept"), denied, "nurse accepts");
+  check(night.post("doctor1", "/v1/offers/" + offer + "/decline", {{"because", "x"}}), invalid,
+        "decline with an unknown field");
+
+  // Progress and summary before their time.
+  // Until the team accepts, the visit is not the team's: 404 as for any visit out of reach.
+  check(night.post_empty("doctor1", "/v1/visits/" + visit + "/depart"), not_found,
+        "depart before accepting");
+  ASSERT_EQ(night.post_empty("doctor1", "/v1/offers/" + offer + "/accept").status, 200u);
+  json::object summary{{"findings", "stable"},
+                       {"diagnoses", json::array{"dehydration"}},
+                       {"treatment", "fluids"},
+                       {"prescriptions", json::array{}},
+                       {"disposition", "STAYED_HOME"},
+                       {"instructionsForCareTeam", "fluids"},
+                       {"followUpForPrimaryDoctor", "none"}};
+  check(night.post("doctor1", "/v1/visits/" + visit + "/summary", summary), transition,
+        "summary before arriving");
+  check(night.post_empty("doctor1", "/v1/visits/" + visit + "/complete"), transition,
+        "complete before arriving");
+  check(night.post_empty("nurse1", "/v1/visits/" + visit + "/depart"), denied, "nurse departs");
+  check(night.post_empty("doctor2", "/v1/visits/" + visit + "/depart"), not_found,
+        "another team departs");
+  check(night.post_empty("doctor1", "/v1/visits/vis_unknown/depart"), not_found, "unknown visit");
+  ASSERT_EQ(night.post_empty("doctor1", "/v1/visits/" + visit + "/depart").status, 200u);
+  ASSERT_EQ(night.post_empty("doctor1", "/v1/visits/" + visit + "/arrive").status, 200u);
+  auto no_findings = summary;
+  no_findings.erase("findings");
+  check(night.post("doctor1", "/v1/visits/" + visit + "/summary", no_findings), invalid,
+        "summary without findings");
+  auto bad_disposition = summary;
+  bad_disposition["disposition"] = "VANISHED";
+  check(night.post("doctor1", "/v1/visits/" + visit + "/summary", bad_disposition), invalid,
+        "unknown disposition");
+  check(night.post("nurse1", "/v1/visits/" + visit + "/summary", summary), denied,
+        "nurse writes the summary");
+  check(night.post("doctor2", "/v1/visits/" + visit + "/summary", summary), not_found,
+        "another team's doctor writes the summary");
+
+  // Inbox: unknown items and other people's items look the same.
+  check(night.post_empty("primary1", "/v1/inbox/inb_unknown/ack"), not_found, "unknown item");
+  check(night.post_empty("doctor1", "/v1/inbox/inb_unknown/ack"), denied, "doctor acks");
+  ASSERT_EQ(night.post("doctor1", "/v1/visits/" + visit + "/summary", summary).status, 201u);
+  auto inbox = night.get("primary1", "/v1/inbox");
+  ASSERT_EQ(inbox.json().at("items").as_array().size(), 1u);
+  std::string item = str(inbox.json().at("items").as_array()[0].at("id"));
+  check(night.post_empty("primary2", "/v1/inbox/" + item + "/ack"), not_found,
+        "another doctor's item");
+  check(night.post_empty("othernurse", "/v1/inbox/" + item + "/ack"), not_found,
+        "another organization's member");
+  check(night.get("primary1", "/v1/inbox?unacknowledged=maybe"), invalid, "bad flag");
+
+  // FHIR: reach as for the visit; unknown visit.
+  check(night.get("primary2", "/v1/visits/" + visit + "/fhir"), not_found, "FHIR out of reach");
+  check(night.get("primary1", "/v1/visits/vis_unknown/fhir"), not_found, "FHIR unknown visit");
+}
+
+}  // namespace
+}  // namespace oshin::testing
