@@ -205,6 +205,12 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
 
   Idempotency idempotency(*store, clock);
   http::Router router(&accounts);
+  const auto& limits = config.limits();
+  http::RateLimiter address_limiter(
+      {limits.requests_per_second_per_address(), limits.burst_per_address()}, clock);
+  http::RateLimiter account_limiter(
+      {limits.requests_per_second_per_account(), limits.burst_per_account()}, clock);
+  router.set_rate_limits(&address_limiter, &account_limiter);
   http::add_health_routes(
       router, [&store] { return store->writable(); }, registry);
   add_account_routes(router, accounts, idempotency);

@@ -355,6 +355,10 @@ Response make_error_response(const Request& req, const ApiError& error) {
   res.result(http_status(code));
   set_common_headers(req, res);
   res.set(beast_http::field::content_type, kJsonType);
+  if (code == Errc::too_many_attempts) {
+    // Failed logins are counted over a one-minute window (AccountService).
+    res.set(beast_http::field::retry_after, "60");
+  }
   res.body() = boost::json::serialize(outer);
   res.prepare_payload();
   return res;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "oshin/http/codec.hpp"
 
@@ -186,6 +187,12 @@ ServerConfig default_config() {
   limits->set_idle_timeout_seconds(static_cast<std::int32_t>(
       std::chrono::duration_cast<std::chrono::seconds>(http.idle_timeout).count()));
   limits->set_max_connections(static_cast<std::int32_t>(http.max_connections));
+  limits->set_max_connections_per_address(
+      static_cast<std::int32_t>(http.max_connections_per_address));
+  limits->set_requests_per_second_per_address(1000);
+  limits->set_burst_per_address(2000);
+  limits->set_requests_per_second_per_account(100);
+  limits->set_burst_per_account(200);
   c.set_log_level("info");
   c.mutable_storage()->set_kind("sqlite");
   return c;
@@ -306,6 +313,16 @@ Result<void> validate_config(const ServerConfig& c, std::string* error) {
     return config_error(error,
                         "limits.streamSendBufferBytes: must be 0 or between 1024 and 67108864");
   }
+  for (auto [rate, burst, name] :
+       {std::tuple{limits.requests_per_second_per_address(), limits.burst_per_address(),
+                   "limits.requestsPerSecondPerAddress/burstPerAddress"},
+        std::tuple{limits.requests_per_second_per_account(), limits.burst_per_account(),
+                   "limits.requestsPerSecondPerAccount/burstPerAccount"}}) {
+    if (!std::isfinite(rate) || rate < 0 || !std::isfinite(burst) || (rate > 0 && burst < 1)) {
+      return config_error(
+          error, std::string(name) + ": the rate must be >= 0 (0 = off) and the burst >= 1");
+    }
+  }
   if (c.has_threads() && (c.threads() < 0 || c.threads() > 256)) {
     return config_error(error, "threads: must be between 0 and 256");
   }
@@ -371,6 +388,9 @@ Result<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view listen) {
 HttpOptions http_options(const ServerConfig& config) {
   HttpOptions o;
   const auto& limits = config.limits();
+  if (limits.has_max_connections_per_address() && limits.max_connections_per_address() > 0) {
+    o.max_connections_per_address = static_cast<std::size_t>(limits.max_connections_per_address());
+  }
   if (limits.has_max_header_bytes() && limits.max_header_bytes() > 0) {
     o.max_header_bytes = static_cast<std::size_t>(limits.max_header_bytes());
   }

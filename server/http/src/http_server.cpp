@@ -9,12 +9,22 @@
 namespace oshin::http {
 namespace detail {
 
-bool ServerState::add_session(HttpSession* session, std::weak_ptr<HttpSession> weak) {
+bool ServerState::add_session(HttpSession* session, std::weak_ptr<HttpSession> weak,
+                              const std::string& address) {
   std::lock_guard lock(mutex_);
   if (draining_ || shutting_down.load() || sessions_.size() >= options.max_connections) {
     return false;
   }
-  sessions_.emplace(session, std::move(weak));
+  std::size_t& from_address = per_address_[address];
+  if (options.max_connections_per_address > 0 &&
+      from_address >= options.max_connections_per_address) {
+    if (from_address == 0) {
+      per_address_.erase(address);
+    }
+    return false;
+  }
+  ++from_address;
+  sessions_.emplace(session, Entry{std::move(weak), address});
   return true;
 }
 
@@ -22,9 +32,15 @@ void ServerState::remove_session(HttpSession* session) {
   std::function<void()> drained;
   {
     std::lock_guard lock(mutex_);
-    if (sessions_.erase(session) == 0) {
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) {
       return;
     }
+    auto count = per_address_.find(it->second.address);
+    if (count != per_address_.end() && --count->second == 0) {
+      per_address_.erase(count);
+    }
+    sessions_.erase(it);
     if (draining_ && sessions_.empty()) {
       drained = std::move(on_drained_);
       on_drained_ = nullptr;
@@ -43,8 +59,8 @@ std::vector<std::shared_ptr<HttpSession>> ServerState::begin_shutdown(
     std::lock_guard lock(mutex_);
     shutting_down.store(true);
     draining_ = true;
-    for (auto& [raw, weak] : sessions_) {
-      if (auto s = weak.lock()) {
+    for (auto& [raw, entry] : sessions_) {
+      if (auto s = entry.weak.lock()) {
         live.push_back(std::move(s));
       }
     }

@@ -155,9 +155,11 @@ HttpSession::~HttpSession() {
 }
 
 void HttpSession::run() {
-  registered_ = state_->add_session(this, weak_from_this());
+  registered_ = state_->add_session(this, weak_from_this(), peer_address_);
   if (!registered_) {
-    // Full or shutting down: the socket closes when this object goes away.
+    // Full, too many from this address, or shutting down: the socket closes when this object
+    // goes away.
+    spdlog::debug("http connection from {} refused at accept: connection limit", peer_address_);
     return;
   }
   net::dispatch(executor_,

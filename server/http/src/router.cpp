@@ -242,6 +242,22 @@ void Router::dispatch(std::shared_ptr<RequestContext> ctx, Responder respond) co
   // Everything below handles untrusted input: failures become error responses, and a throwing
   // handler (or authenticator) is answered 500 instead of unwinding into the connection.
   try {
+    auto limited = [&](RateLimiter* limiter, std::string_view key) {
+      if (limiter == nullptr || key.empty()) {
+        return false;
+      }
+      auto wait = limiter->take(key);
+      if (wait.count() == 0) {
+        return false;
+      }
+      auto res = make_error_response(req, Errc::rate_limited);
+      res.set(beast_http::field::retry_after, std::to_string(wait.count()));
+      respond(std::move(res));
+      return true;
+    };
+    if (limited(per_address_, ctx->peer_address)) {
+      return;
+    }
     auto target = parse_target(req.target());
     if (!target) {
       respond(make_error_response(req, Errc::malformed_request, "invalid request target"));
@@ -318,6 +334,9 @@ void Router::dispatch(std::shared_ptr<RequestContext> ctx, Responder respond) co
       }
       if (!route->access.roles.contains(principal->role)) {
         respond(make_error_response(req, Errc::permission_denied));
+        return;
+      }
+      if (limited(per_account_, principal->user_id)) {
         return;
       }
       ctx->principal = std::move(principal);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -32,8 +33,10 @@ struct ServerState {
   UpgradeHandler upgrade_handler;  ///< set at start-up only, read-only afterwards
   std::atomic<bool> shutting_down{false};
 
-  /// Registers a new connection; false when shutting down or at max_connections. Any thread.
-  bool add_session(HttpSession* session, std::weak_ptr<HttpSession> weak);
+  /// Registers a new connection from `address`; false when shutting down, at max_connections or
+  /// at max_connections_per_address. Any thread.
+  bool add_session(HttpSession* session, std::weak_ptr<HttpSession> weak,
+                   const std::string& address);
 
   /// Unregisters a connection (from its destructor); fires on_drained when it was the last one
   /// during shutdown. Any thread.
@@ -50,7 +53,12 @@ struct ServerState {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions_;
+  struct Entry {
+    std::weak_ptr<HttpSession> weak;
+    std::string address;
+  };
+  std::unordered_map<HttpSession*, Entry> sessions_;
+  std::unordered_map<std::string, std::size_t> per_address_;
   std::function<void()> on_drained_;
   bool draining_ = false;
 };

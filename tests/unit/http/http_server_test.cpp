@@ -22,6 +22,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "oshin/http/codec.hpp"
@@ -42,7 +43,17 @@ constexpr auto kDeadline = 5s;
 // test instead of hanging it.
 class TestClient {
  public:
-  explicit TestClient(const tcp::endpoint& endpoint) {
+  // `from`: the local address to connect from (any of 127.0.0.0/8 works on loopback).
+  explicit TestClient(const tcp::endpoint& endpoint, std::optional<net::ip::address> from = {}) {
+    if (from) {
+      stream_.socket().open(tcp::v4(), error_);
+      if (!error_) {
+        stream_.socket().bind(tcp::endpoint(*from, 0), error_);
+      }
+      if (error_) {
+        return;
+      }
+    }
     error_ =
         run([&](auto handler) { stream_.async_connect(endpoint, std::move(handler)); }, kDeadline);
   }
@@ -532,6 +543,41 @@ TEST_F(HttpServerTest, ConnectionsOverTheLimitAreClosed) {
   std::string received;
   EXPECT_TRUE(second.wait_closed(kDeadline, &received));
   EXPECT_TRUE(received.empty());
+}
+
+TEST_F(HttpServerTest, ConnectionsOverThePerAddressLimitAreClosedOthersAreServed) {
+  HttpOptions options;
+  options.max_connections_per_address = 2;
+  start(options);
+  auto here = net::ip::make_address("127.0.0.1");
+  auto elsewhere = net::ip::make_address("127.0.0.2");
+  TestClient a(endpoint_, here);
+  TestClient b(endpoint_, here);
+  for (TestClient* c : {&a, &b}) {
+    ASSERT_FALSE(c->send(get("/hello")));
+    ASSERT_TRUE(c->read_response());
+  }
+  // A third from the same address is closed at once, unanswered.
+  TestClient c(endpoint_, here);
+  (void)c.send(get("/hello"));
+  std::string received;
+  EXPECT_TRUE(c.wait_closed(kDeadline, &received));
+  EXPECT_TRUE(received.empty());
+  // Another address is served meanwhile.
+  TestClient other(endpoint_, elsewhere);
+  ASSERT_TRUE(other.connected()) << other.error().message();
+  ASSERT_FALSE(other.send(get("/hello")));
+  EXPECT_TRUE(other.read_response());
+  // When one of the first two leaves, the address may connect again (the server notices the
+  // close asynchronously: retry until served or the deadline).
+  a.close();
+  auto until = std::chrono::steady_clock::now() + kDeadline;
+  bool served = false;
+  while (!served && std::chrono::steady_clock::now() < until) {
+    TestClient again(endpoint_, here);
+    served = !again.send(get("/hello")) && again.read_response().has_value();
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST_F(HttpServerTest, GracefulShutdownFinishesInFlightRequest) {

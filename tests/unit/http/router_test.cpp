@@ -277,6 +277,46 @@ TEST_F(RouterTest, AcceptAllowingNoAnswerTypeIs406BeforeTheHandler) {
             bh::status::not_acceptable);
 }
 
+TEST_F(RouterTest, RateLimitsPerAddressAndPerAccountAnswer429WithRetryAfter) {
+  ManualClock clock{SystemTime(std::chrono::hours(500000))};
+  RateLimiter per_address({.rate_per_second = 1, .burst = 3}, clock);
+  RateLimiter per_account({.rate_per_second = 0.5, .burst = 1}, clock);
+  router_.set_rate_limits(&per_address, &per_account);
+  router_.add(bh::verb::get, "/open", Access::open(), recording("open"));
+  router_.add(bh::verb::get, "/mine", Access::roles_of({Role::staff, Role::doctor}),
+              recording("mine"));
+  auto from = [this](std::string address, std::string target, std::string token = {}) {
+    seen_.reset();
+    auto ctx = std::make_shared<RequestContext>();
+    ctx->request = Request{bh::verb::get, target, 11};
+    ctx->peer_address = std::move(address);
+    if (!token.empty()) {
+      ctx->request.set(bh::field::authorization, "Bearer " + token);
+    }
+    std::optional<Response> got;
+    router_.dispatch(ctx, [&got](Response res) { got = std::move(res); });
+    return *got;
+  };
+  // The account's bucket: one request, then 429 for two seconds; another account is unaffected.
+  EXPECT_EQ(from("10.0.0.1", "/mine", "staff-token").result(), bh::status::ok);
+  auto limited = from("10.0.0.2", "/mine", "staff-token");
+  EXPECT_EQ(limited.result(), bh::status::too_many_requests);
+  EXPECT_EQ(error_code_of(limited), "RATE_LIMITED");
+  EXPECT_EQ(limited[bh::field::retry_after], "2");
+  EXPECT_FALSE(seen_);
+  EXPECT_EQ(from("10.0.0.2", "/mine", "doctor-token").result(), bh::status::ok);
+  // The address's bucket: 10.0.0.1 has spent one; two more, then 429 even on a public route.
+  EXPECT_EQ(from("10.0.0.1", "/open").result(), bh::status::ok);
+  EXPECT_EQ(from("10.0.0.1", "/open").result(), bh::status::ok);
+  auto flooded = from("10.0.0.1", "/open");
+  EXPECT_EQ(flooded.result(), bh::status::too_many_requests);
+  EXPECT_EQ(flooded[bh::field::retry_after], "1");
+  EXPECT_EQ(from("10.0.0.3", "/open").result(), bh::status::ok);
+  // Time heals.
+  clock.advance(std::chrono::seconds(2));
+  EXPECT_EQ(from("10.0.0.1", "/mine", "staff-token").result(), bh::status::ok);
+}
+
 TEST_F(RouterTest, ThrowingHandlerIs500) {
   router_.add(
       bh::verb::get, "/boom", Access::open(),

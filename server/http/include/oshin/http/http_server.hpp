@@ -24,8 +24,9 @@ struct HttpOptions {
   std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};  ///< whole header block
   std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};    ///< whole body; also writes
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};    ///< keep-alive wait
-  std::size_t max_connections = 10000;      ///< connections over it are closed at accept
-  std::string upgrade_path = "/v1/stream";  ///< path handed to the upgrade handler
+  std::size_t max_connections = 10000;            ///< connections over it are closed at accept
+  std::size_t max_connections_per_address = 256;  ///< per peer address; over it: closed at accept
+  std::string upgrade_path = "/v1/stream";        ///< path handed to the upgrade handler
 };
 
 /// Takes over a connection whose request is a WebSocket upgrade (websocket::is_upgrade) for

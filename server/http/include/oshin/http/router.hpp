@@ -11,6 +11,7 @@
 
 #include "oshin/common/clock.hpp"
 #include "oshin/common/principal.hpp"
+#include "oshin/http/rate_limiter.hpp"
 
 namespace oshin::http {
 
@@ -72,7 +73,8 @@ std::optional<std::string_view> bearer_token(const Request& req);
 /// answered by the GET route when no HEAD route exists.
 /// Unknown path: 404 NOT_FOUND. Known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
 /// Not public and no valid token: 401 UNAUTHENTICATED. Role not allowed: 403 PERMISSION_DENIED.
-/// Accept header allowing no answer type of the route: 406 NOT_ACCEPTABLE.
+/// Accept header allowing no answer type of the route: 406 NOT_ACCEPTABLE. Over a rate limit
+/// (set_rate_limits): 429 RATE_LIMITED with Retry-After.
 class Router {
  public:
   explicit Router(Authenticator* authenticator) : authenticator_(authenticator) {}
@@ -90,6 +92,15 @@ class Router {
   /// the calling thread (HttpServer: the connection's strand), so it must not block; one that
   /// throws is answered 500 INTERNAL. Without an authenticator every non-public route is 401.
   void dispatch(std::shared_ptr<RequestContext> ctx, Responder respond) const;
+
+  /// Abuse limits (either may be null): every request spends a token of its peer address's
+  /// bucket before routing, and an authenticated one also of its account's bucket; an empty
+  /// bucket is 429 RATE_LIMITED with Retry-After. Set at start-up; the limiters must outlive
+  /// every dispatch.
+  void set_rate_limits(RateLimiter* per_address, RateLimiter* per_account) {
+    per_address_ = per_address;
+    per_account_ = per_account;
+  }
 
   /// The route pattern a target would match ("" when none), for metrics and logs.
   std::string match_pattern(std::string_view target) const;
@@ -109,6 +120,8 @@ class Router {
 
   Authenticator* authenticator_;
   std::vector<Route> routes_;
+  RateLimiter* per_address_ = nullptr;
+  RateLimiter* per_account_ = nullptr;
 };
 
 }  // namespace oshin::http
