@@ -86,7 +86,7 @@ std::chrono::milliseconds seconds_or(bool has, std::int32_t seconds,
 
 std::string_view usage() {
   return "usage: oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--demo] "
-         "[--help]\n"
+         "[--clock-start TIME] [--help]\n"
          "  --config FILE       JSON config (proto3 JSON of oshin.v1.ServerConfig)\n"
          "  --listen HOST:PORT  listen address (default 127.0.0.1:8080; port 0 picks one)\n"
          "  --data-dir DIR      data directory (default ./var)\n"

@@ -12,7 +12,8 @@
 
 namespace oshin::http {
 
-/// `oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--demo] [--help]`.
+/// `oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--demo]
+/// [--clock-start TIME] [--help]`.
 /// Options also accept the `--flag=value` form.
 struct CommandLine {
   std::optional<std::string> config_file;
