@@ -436,7 +436,8 @@ TEST(Reports, SeveralNightsCheckedFigureByFigure) {
     EXPECT_EQ(grid[1][12], 1);
     ASSERT_EQ(response["URGENT"].size(), 2u);
     ASSERT_EQ(response["SOON"].size(), 1u);
-    for (const auto& [u, target] : {std::pair{"URGENT", 60.0}, std::pair{"SOON", 180.0}}) {
+    for (const auto& [u, target_minutes] : {std::pair{"URGENT", 60.0}, std::pair{"SOON", 180.0}}) {
+      const double target = target_minutes;  // (clang 14 cannot capture a structured binding)
       const auto& list = response[u];
       const auto& s = d.at("responseMinutes").at(u);
       EXPECT_EQ(num(s.at("count")), static_cast<double>(list.size())) << u;

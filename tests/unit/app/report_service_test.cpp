@@ -42,7 +42,7 @@ v1::Visit visit(const std::string& id, SystemTime requested, v1::Urgency urgency
   return v;
 }
 
-TEST(NearestRank, PicksTheValueAtRankCeilOfPn) {
+TEST(ReportNearestRank, PicksTheValueAtRankCeilOfPn) {
   std::vector<double> v = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   EXPECT_EQ(nearest_rank(v, 50), 5);
   EXPECT_EQ(nearest_rank(v, 90), 9);
@@ -52,7 +52,7 @@ TEST(NearestRank, PicksTheValueAtRankCeilOfPn) {
   EXPECT_EQ(nearest_rank({}, 50), 0);
 }
 
-TEST(Csv, QuotesOnlyWhenNeededAndDoublesQuotes) {
+TEST(ReportCsv, QuotesOnlyWhenNeededAndDoublesQuotes) {
   EXPECT_EQ(csv_field("plain"), "plain");
   EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
   EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
@@ -62,12 +62,12 @@ TEST(Csv, QuotesOnlyWhenNeededAndDoublesQuotes) {
   EXPECT_EQ(csv_row({"a", "", "b,c"}), "a,,\"b,c\"\r\n");
 }
 
-TEST(LocalMonth, UsesTokyoTime) {
+TEST(ReportLocalMonth, UsesTokyoTime) {
   EXPECT_EQ(local_month(at("2026-11-30T15:00:00Z")), "2026-12");  // 00:00 JST Dec 1
   EXPECT_EQ(local_month(at("2026-11-30T14:59:59Z")), "2026-11");
 }
 
-TEST(Demand, CountsEveryRequestAndResponseTimes) {
+TEST(ReportDemand, CountsEveryRequestAndResponseTimes) {
   const auto t0 = at("2026-11-20T21:10:00+09:00");  // a Friday
   std::vector<v1::Visit> visits = {
       visit("a", t0, v1::URGENT,
@@ -103,7 +103,7 @@ TEST(Demand, CountsEveryRequestAndResponseTimes) {
   EXPECT_EQ(r.response_minutes().at("SOON").count(), 0);
 }
 
-TEST(Billing, CompletedVisitsSortedByArrivalWithMonthlyTotals) {
+TEST(ReportBilling, CompletedVisitsSortedByArrivalWithMonthlyTotals) {
   const auto t0 = at("2026-11-30T23:00:00+09:00");
   std::vector<v1::Visit> visits = {
       visit("late", t0 + minutes(90), v1::URGENT,
@@ -143,7 +143,7 @@ TEST(Billing, CompletedVisitsSortedByArrivalWithMonthlyTotals) {
   EXPECT_EQ(rows, 3);  // header + 2 visits
 }
 
-TEST(Payroll, WorkedMinutesReturnLegPayAndMonthlyCap) {
+TEST(ReportPayroll, WorkedMinutesReturnLegPayAndMonthlyCap) {
   const auto t0 = at("2026-11-20T21:00:00+09:00");
   v1::Team team;
   team.set_id("t1");
