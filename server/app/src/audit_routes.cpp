@@ -1,6 +1,8 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <boost/asio/post.hpp>
+#include <optional>
+#include <string>
 
 #include "oshin/app/routes.hpp"
 #include "oshin/http/codec.hpp"
@@ -13,6 +15,54 @@ namespace bh = http::beast_http;
 using google::protobuf::util::TimeUtil;
 
 constexpr std::size_t kMaxAuditEntries = 10000;
+/// Entries read from the store per filtered request (filters are applied in memory).
+constexpr std::size_t kMaxScannedEntries = 200000;
+
+/// GET /v1/audit filters besides the time window: exact matches, absent means any.
+struct AuditFilter {
+  std::optional<std::string> actor;
+  std::optional<std::string> patient;
+  std::optional<std::string> visit;
+  std::optional<std::string> action;
+
+  bool any() const { return actor || patient || visit || action; }
+  bool matches(const storage::AuditEntry& e) const {
+    return (!actor || e.actor_id == *actor) && (!patient || e.patient_id == *patient) &&
+           (!visit || e.visit_id == *visit) && (!action || e.action == *action);
+  }
+  std::string describe() const {
+    std::string out;
+    auto add = [&out](const char* name, const std::optional<std::string>& v) {
+      if (v) {
+        out += (out.empty() ? "" : " ") + std::string(name) + "=" + *v;
+      }
+    };
+    add("actor", actor);
+    add("patient", patient);
+    add("visit", visit);
+    add("action", action);
+    return out;
+  }
+};
+
+/// Reads the filters (`actor`, `patient`, `visit`, `action`); a present but empty or overlong
+/// value is 400.
+Outcome<AuditFilter> audit_filter(const http::RequestContext& ctx) {
+  AuditFilter f;
+  for (auto [name, target] : {std::pair{"actor", &f.actor}, std::pair{"patient", &f.patient},
+                              std::pair{"visit", &f.visit}, std::pair{"action", &f.action}}) {
+    auto v = ctx.query_param(name);
+    if (!v) {
+      continue;
+    }
+    if (v->empty() || v->size() > 200) {
+      return Failure{
+          Errc::invalid_argument, std::string(name) + " must be 1 to 200 characters", name, {}};
+    }
+    *target = std::string(*v);
+  }
+  return f;
+}
 
 v1::AuditEntry to_proto(const storage::AuditEntry& e) {
   v1::AuditEntry out;
@@ -65,23 +115,35 @@ void add_audit_routes(http::Router& router, storage::Store& store, const Clock& 
           respond(failure_response(ctx->request, !from ? from.error() : to.error()));
           return;
         }
+        auto filter = audit_filter(*ctx);
+        if (!filter) {
+          respond(failure_response(ctx->request, filter.error()));
+          return;
+        }
         std::int64_t from_ms = to_unix_ms(*from);
         std::int64_t to_ms = to_unix_ms(*to);
-        audited(store, clock, *ctx, "audit.read", {},
-                [&store, work, ctx, respond, from_ms, to_ms](Result<void> r) {
+        audited(store, clock, *ctx, "audit.read", filter->describe(),
+                [&store, work, ctx, respond, from_ms, to_ms, f = *filter](Result<void> r) {
                   if (!r) {
                     respond(http::make_error_response(ctx->request, to_errc(r.error())));
                     return;
                   }
                   // Off the store's writer thread: a long read must not delay commits.
-                  boost::asio::post(work, [&store, ctx, respond, from_ms, to_ms] {
-                    auto entries = store.audit_range(from_ms, to_ms, kMaxAuditEntries);
+                  boost::asio::post(work, [&store, ctx, respond, from_ms, to_ms, f] {
+                    auto entries = store.audit_range(
+                        from_ms, to_ms, f.any() ? kMaxScannedEntries : kMaxAuditEntries);
                     if (!entries) {
                       respond(http::make_error_response(ctx->request, Errc::unavailable));
                       return;
                     }
                     v1::AuditList out;
                     for (const auto& e : *entries) {
+                      if (!f.matches(e)) {
+                        continue;
+                      }
+                      if (static_cast<std::size_t>(out.entries_size()) >= kMaxAuditEntries) {
+                        break;
+                      }
                       *out.add_entries() = to_proto(e);
                     }
                     respond(http::make_response(ctx->request, bh::status::ok, out));

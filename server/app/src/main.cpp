@@ -8,14 +8,11 @@ int main(int argc, char** argv) {
   std::string error;
   auto cmd = oshin::http::parse_command_line(argc, argv, &error);
   if (!cmd) {
-    std::cerr << "oshin-server: " << error << "\n"
-              << "usage: oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] "
-                 "[--demo]\n";
+    std::cerr << "oshin-server: " << error << "\n" << oshin::http::usage();
     return 2;
   }
   if (cmd->help) {
-    std::cout << "usage: oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] "
-                 "[--demo]\n";
+    std::cout << oshin::http::usage();
     return 0;
   }
   auto config = oshin::http::load_config(*cmd, &error);
@@ -23,5 +20,5 @@ int main(int argc, char** argv) {
     std::cerr << "oshin-server: " << error << "\n";
     return 2;
   }
-  return oshin::app::run_server(*config, cmd->demo, std::cout, std::cerr);
+  return oshin::app::run_server(*config, cmd->demo, std::cout, std::cerr, cmd->clock_start);
 }

@@ -17,6 +17,7 @@
 #include "oshin/app/demo.hpp"
 #include "oshin/app/idempotency.hpp"
 #include "oshin/app/patient_service.hpp"
+#include "oshin/app/report_service.hpp"
 #include "oshin/app/routes.hpp"
 #include "oshin/app/token.hpp"
 #include "oshin/app/visit_service.hpp"
@@ -101,7 +102,8 @@ void setup_logging(const v1::ServerConfig& config) {
 
 }  // namespace
 
-int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std::ostream& err) {
+int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std::ostream& err,
+               std::optional<SystemTime> clock_start) {
   setup_logging(config);
   if (!init_crypto()) {
     err << "oshin-server: libsodium failed to initialise\n";
@@ -120,7 +122,14 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
 
   MetricsRegistry registry;
   ServerMetrics metrics(registry);
-  SystemClock clock;
+  SystemClock system_clock;
+  std::optional<OffsetClock> offset_clock;
+  if (clock_start) {
+    offset_clock.emplace(*clock_start);
+    spdlog::warn("--clock-start: the clock runs from {} ms since the epoch (tests and demo only)",
+                 to_unix_ms(*clock_start));
+  }
+  const Clock& clock = offset_clock ? static_cast<const Clock&>(*offset_clock) : system_clock;
 
   storage::SqliteOptions store_options;
   store_options.data_dir = config.data_dir();
@@ -216,6 +225,8 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   add_account_routes(router, accounts, idempotency);
   add_audit_routes(router, *store, clock, work.get_executor());
   add_domain_routes(router, patients, visits, idempotency, clock);
+  ReportService reports(*store, clock, visits, patients, accounts, work.get_executor(), config);
+  add_report_routes(router, reports, clock);
   stream::add_stream_routes(router, tickets);
 
   http::HttpServer server(ioc, router, metrics, http::http_options(config), &clock);

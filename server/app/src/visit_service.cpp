@@ -2111,4 +2111,37 @@ void VisitService::start_webhooks(Change& change) {
   }
 }
 
+VisitService::ReportView VisitService::report_view(SystemTime from, SystemTime to) const {
+  ReportView out;
+  std::vector<v1::Visit> unbilled;
+  {
+    std::shared_lock lock(view_mutex_);
+    for (const auto& [id, team] : view_->teams) {
+      out.teams.push_back(team);
+    }
+    for (const auto& [id, visit] : view_->visits) {
+      const auto created = from_timestamp(visit.created_at());
+      if (created < from || created >= to) {
+        continue;
+      }
+      out.visits.push_back(visit);
+      if (visit.status() != v1::Visit::COMPLETED) {
+        continue;
+      }
+      if (auto s = view_->summaries.find(id); s != view_->summaries.end()) {
+        out.billing[id] = s->second.billing();
+      } else {
+        unbilled.push_back(visit);
+      }
+    }
+  }
+  // Outside the view lock: billing reads the patient's evidence under PatientService's lock.
+  for (const auto& visit : unbilled) {
+    v1::VisitSummary draft;
+    recompute_billing(draft, visit);
+    out.billing[visit.id()] = draft.billing();
+  }
+  return out;
+}
+
 }  // namespace oshin::app

@@ -1,5 +1,7 @@
 #include "oshin/http/config.hpp"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <cerrno>
@@ -85,11 +87,13 @@ std::chrono::milliseconds seconds_or(bool has, std::int32_t seconds,
 
 std::string_view usage() {
   return "usage: oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--demo] "
-         "[--help]\n"
+         "[--clock-start TIME] [--help]\n"
          "  --config FILE       JSON config (proto3 JSON of oshin.v1.ServerConfig)\n"
          "  --listen HOST:PORT  listen address (default 127.0.0.1:8080; port 0 picks one)\n"
          "  --data-dir DIR      data directory (default ./var)\n"
          "  --demo              seed a demo center, accounts, patients and teams\n"
+         "  --clock-start TIME  for tests and demo replays only: run the clock from this RFC 3339\n"
+         "                      instant at real speed (restart with a later one to move on)\n"
          "  --help              print this text\n";
 }
 
@@ -125,8 +129,11 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv, std::s
       out.demo = true;
       continue;
     }
+    std::optional<std::string> clock_start;
     std::optional<std::string>* target = nullptr;
-    if (name == "--config") {
+    if (name == "--clock-start") {
+      target = &clock_start;
+    } else if (name == "--config") {
       target = &out.config_file;
     } else if (name == "--listen") {
       target = &out.listen;
@@ -147,6 +154,13 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv, std::s
       return fail(std::string(name) + " needs a non-empty value");
     }
     *target = std::string(value);
+    if (clock_start) {
+      google::protobuf::Timestamp ts;
+      if (!google::protobuf::util::TimeUtil::FromString(*clock_start, &ts)) {
+        return fail("--clock-start needs an RFC 3339 instant, e.g. 2026-11-20T21:00:00+09:00");
+      }
+      out.clock_start = from_unix_ms(google::protobuf::util::TimeUtil::TimestampToMilliseconds(ts));
+    }
   }
   return out;
 }

@@ -4,7 +4,8 @@
 //   oshin-sim run --scenario FILE --policy P [--seed N] [--json] [--trace FILE]
 //   oshin-sim compare --scenario FILE [--seed N] [--json]
 //   oshin-sim generate --kind quiet|surge|burst|metro [--seed N] [--out FILE]
-// (replay and staffing slot into kCommands when the server's store can be read.)
+//   oshin-sim staffing --scenario FILE [--policy P] [--seed N] [--json]
+// (replay, and staffing --data-dir, slot into kCommands when the server's store can be read.)
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "oshin/dispatcher/kpis.hpp"
 #include "oshin/dispatcher/scenario.hpp"
 #include "oshin/dispatcher/simulator.hpp"
+#include "oshin/dispatcher/staffing.hpp"
 
 namespace {
 
@@ -145,6 +147,9 @@ constexpr std::string_view kRunUsage =
 constexpr std::string_view kCompareUsage = "oshin-sim compare --scenario FILE [--seed N] [--json]";
 constexpr std::string_view kGenerateUsage =
     "oshin-sim generate --kind quiet|surge|burst|metro [--seed N] [--out FILE]";
+constexpr std::string_view kStaffingUsage =
+    "oshin-sim staffing --scenario FILE [--policy closest-idle|optimal|rolling (default rolling)] "
+    "[--seed N] [--json]";
 
 int run_command(int argc, char** argv) {
   const Args args =
@@ -258,6 +263,34 @@ int generate_command(int argc, char** argv) {
   return 0;
 }
 
+int staffing_command(int argc, char** argv) {
+  const Args args = parse_args(argc, argv, 2, {"--scenario", "--policy", "--seed"}, {"--json"});
+  if (!args.error.empty()) {
+    return usage_error(args.error, kStaffingUsage);
+  }
+  const auto file = args.get("--scenario");
+  if (!file) {
+    return usage_error("--scenario is required", kStaffingUsage);
+  }
+  const std::string policy = args.get("--policy").value_or("rolling");
+  if (policy != "closest-idle" && policy != "optimal" && policy != "rolling") {
+    return usage_error("unknown policy " + policy, kStaffingUsage);
+  }
+  std::string error;
+  const auto seed = parse_seed(args, error);
+  if (!seed) {
+    return usage_error(error, kStaffingUsage);
+  }
+  const auto scenario = load_scenario(*file);
+  if (!scenario) {
+    return 1;
+  }
+  const auto rows =
+      d::staffing(*scenario, policy, options_with_clock(*seed), d::default_staffing_bands());
+  std::cout << (args.has("--json") ? d::staffing_to_json(rows) : d::staffing_table(rows));
+  return 0;
+}
+
 struct Command {
   std::string_view name;
   int (*handler)(int, char**);
@@ -268,6 +301,7 @@ constexpr Command kCommands[] = {
     {"run", run_command, kRunUsage},
     {"compare", compare_command, kCompareUsage},
     {"generate", generate_command, kGenerateUsage},
+    {"staffing", staffing_command, kStaffingUsage},
 };
 
 int print_usage(std::ostream& out) {

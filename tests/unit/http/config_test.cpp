@@ -265,5 +265,20 @@ TEST(ParseListen, RejectsEverythingElse) {
   }
 }
 
+TEST(CommandLineTest, ClockStartTakesAnRfc3339Instant) {
+  std::string error;
+  auto cl = parse({"--clock-start", "2026-11-20T21:00:00+09:00"}, &error);
+  ASSERT_TRUE(cl) << error;
+  ASSERT_TRUE(cl.value().clock_start);
+  EXPECT_EQ(to_unix_ms(*cl.value().clock_start), 1795176000000);  // 2026-11-20T12:00:00Z
+  cl = parse({"--clock-start=2026-11-20T12:00:00Z"}, &error);
+  ASSERT_TRUE(cl) << error;
+  EXPECT_EQ(to_unix_ms(*cl.value().clock_start), 1795176000000);
+  EXPECT_FALSE(parse({}, &error).value().clock_start);
+  EXPECT_FALSE(parse({"--clock-start", "tonight"}, &error));
+  EXPECT_NE(error.find("--clock-start"), std::string::npos) << error;
+  EXPECT_NE(usage().find("--clock-start"), std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace oshin::http

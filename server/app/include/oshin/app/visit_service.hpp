@@ -161,6 +161,19 @@ class VisitService {
   boost::asio::steady_timer core_timer_;
   boost::asio::steady_timer ack_timer_;
   bool stopped_ = false;
+
+ public:
+  /// What the clinic operations reports read (ReportService): committed visits and teams, and
+  /// each completed visit's billing.
+  struct ReportView {
+    std::vector<v1::Visit> visits;  ///< requested in [from, to), ascending by id
+    std::vector<v1::Team> teams;    ///< every team
+    /// By visit id, completed visits only: the summary's billing, or (no summary yet) the billing
+    /// a summary without a death certificate would get.
+    std::map<std::string, v1::Billing> billing;
+  };
+  /// A copy of the committed view for [from, to) (request time). Any thread.
+  ReportView report_view(SystemTime from, SystemTime to) const;
 };
 
 }  // namespace oshin::app

@@ -48,4 +48,16 @@ inline SystemTime from_unix_ms(std::int64_t ms) {
       std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
+/// Real time shifted by a fixed offset: now() starts at `start` and runs at real speed. For tests
+/// and demo replays only (oshin-server --clock-start): restarting the server on the same data dir
+/// with a later start instant moves it to another night. Thread-safe.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(SystemTime start) : offset_(start - std::chrono::system_clock::now()) {}
+  SystemTime now() const override { return std::chrono::system_clock::now() + offset_; }
+
+ private:
+  SystemTime::duration offset_;
+};
+
 }  // namespace oshin

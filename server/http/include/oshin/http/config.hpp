@@ -5,13 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "oshin/common/clock.hpp"
 #include "oshin/common/errc.hpp"
 #include "oshin/http/http_server.hpp"
 #include "oshin/v1/config.pb.h"
 
 namespace oshin::http {
 
-/// `oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--demo] [--help]`.
+/// `oshin-server [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--demo]
+/// [--clock-start TIME] [--help]`.
 /// Options also accept the `--flag=value` form.
 struct CommandLine {
   std::optional<std::string> config_file;
@@ -19,6 +21,9 @@ struct CommandLine {
   std::optional<std::string> data_dir;
   bool demo = false;
   bool help = false;
+  /// `--clock-start RFC3339` (tests and demo replays): the server's clock starts at this instant
+  /// and runs at real speed.
+  std::optional<SystemTime> clock_start;
 };
 
 /// The usage text printed for --help and after a command-line error.
