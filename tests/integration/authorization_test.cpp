@@ -80,6 +80,9 @@ const std::vector<Row>& policy() {
       {verb::post, "/v1/inbox/inb_unknown/ack", kRecipients},
       {verb::get, "/v1/visits/vis_unknown/fhir",
        kStaff | kNurse | kCareManager | kPrimary | kDoctor},
+      {verb::get, "/v1/reports/demand", kStaff},
+      {verb::get, "/v1/reports/billing", kStaff},
+      {verb::get, "/v1/reports/payroll", kStaff},
   };
   return rows;
 }
