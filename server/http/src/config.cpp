@@ -356,6 +356,18 @@ Result<void> validate_config(const ServerConfig& c, std::string* error) {
   if (c.tls().cert_file().empty() != c.tls().key_file().empty()) {
     return config_error(error, "tls: certFile and keyFile go together");
   }
+  // Accepted by the schema, not yet by this build: refusing beats silently running without them.
+  if (!c.tls().cert_file().empty() || !c.tls().client_ca_file().empty()) {
+    return config_error(error,
+                        "tls: not available in this build; terminate TLS in front of oshin "
+                        "(a proxy on the same host) and keep oshin on loopback");
+  }
+  if (c.totp().enabled()) {
+    return config_error(error, "totp: second factor not available in this build");
+  }
+  if (c.storage().kind() == "postgres") {
+    return config_error(error, "storage.kind: postgres is not available in this build");
+  }
   if (c.has_allowed_overtime_minutes() && c.allowed_overtime_minutes() < 0) {
     return config_error(error, "allowedOvertimeMinutes: must not be negative");
   }
