@@ -314,11 +314,53 @@ LoopResult closed_loop(asio::io_context& ioc, std::vector<std::unique_ptr<HttpCo
   for (auto& c : conns) {
     fire(*c);
   }
-  run_until(
-      ioc, [&] { return in_flight == 0; }, until + std::chrono::seconds(30));
+  if (!run_until(
+          ioc, [&] { return in_flight == 0; }, until + std::chrono::seconds(30))) {
+    throw std::runtime_error("closed loop: answers still missing 30 s after the end");
+  }
   r.per_sec =
       static_cast<double>(r.ok) / std::chrono::duration<double>(Clock::now() - start).count();
   return r;
+}
+
+/// The server's own counters (GET /metrics): group commits and their wall time, dispatch
+/// decisions and theirs.
+struct ServerCounters {
+  double commits = 0;
+  double commit_seconds = 0;
+  double decisions = 0;
+  double decision_seconds = 0;
+};
+
+ServerCounters server_counters(unsigned short port) {
+  ServerCounters c;
+  auto r = oshin::testing::http_call(port, http::verb::get, "/metrics");
+  std::istringstream in(r.body);
+  std::string line;
+  auto value = [&](const std::string& name, double& out) {
+    if (line.rfind(name + " ", 0) == 0 || line.rfind(name + "{", 0) == 0) {
+      out += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  };
+  while (std::getline(in, line)) {
+    value("oshin_store_commit_seconds_count", c.commits);
+    value("oshin_store_commit_seconds_sum", c.commit_seconds);
+    value("oshin_dispatch_decision_seconds_count", c.decisions);
+    value("oshin_dispatch_decision_seconds_sum", c.decision_seconds);
+  }
+  return c;
+}
+
+/// Adds `prefix`Commits, `prefix`CommitMeanMs, `prefix`DecisionMeanUs for the interval.
+void add_counters(json::object& out, const std::string& prefix, const ServerCounters& a,
+                  const ServerCounters& b) {
+  double commits = b.commits - a.commits;
+  double decisions = b.decisions - a.decisions;
+  out[prefix + "GroupCommits"] = commits;
+  out[prefix + "GroupCommitMeanMs"] =
+      commits > 0 ? 1000.0 * (b.commit_seconds - a.commit_seconds) / commits : -1.0;
+  out[prefix + "DecisionMeanUs"] =
+      decisions > 0 ? 1e6 * (b.decision_seconds - a.decision_seconds) / decisions : -1.0;
 }
 
 // --------------------------------------------------------------------------------------------
@@ -332,12 +374,18 @@ class Bench {
 
   json::object run_full() {
     start_server();
-    setup();
-    e2e();
-    commits();
-    get();
-    ws();
-    fill();
+    try {
+      setup();
+      e2e();
+      commits();
+      get();
+      ws();
+      fill();
+    } catch (const std::exception& e) {
+      // Partial results are still results: the runner shows what is missing.
+      log(std::string("stopped: ") + e.what());
+      out_["error"] = e.what();
+    }
     out_["rssMb"] = static_cast<double>(rss_kb(server_.process->pid())) / 1024.0;
     out_["visitsStored"] = visits_stored_;
     server_.process->terminate();
@@ -372,6 +420,8 @@ class Bench {
         {"serviceHours", {{"always", true}}},
         {"center", {{"name", "bench"}, {"location", {{"lat", kCenterLat}, {"lon", kCenterLon}}}}},
         {"limits", {{"maxConnections", 5000}}}};
+    config["dispatchPolicy"] = args_.str("policy", "closest-idle");
+    out_["dispatchPolicy"] = args_.str("policy", "closest-idle");
     if (args_.str("log-level", "").size() > 0) {
       config["logLevel"] = args_.str("log-level", "");
     }
@@ -471,7 +521,7 @@ class Bench {
     for (int i = 0; i < 4; ++i) {
       make_user("idle" + std::to_string(i), "NURSE", "idle");
     }
-    teams_ = args_.integer("teams", 16);
+    teams_ = args_.integer("teams", 64);
     auto now = std::chrono::system_clock::now();
     for (int i = 0; i < teams_; ++i) {
       auto n = std::to_string(i);
@@ -693,17 +743,19 @@ class Bench {
     };
     log("e2e: " + std::to_string(total) + " visits at " + std::to_string(rate) + "/s");
     const std::size_t release_before = release_ok_;
+    const auto counters_before = server_counters(port_);
     timer.expires_at(start);
     timer.async_wait([&](beast::error_code ec) {
       if (!ec) {
         tick();
       }
     });
-    run_until(
+    const bool all_answered = run_until(
         ioc_, [&] { return answered == total; },
         start + std::chrono::duration_cast<Clock::duration>(
-                    std::chrono::duration<double>(seconds + 30)));
+                    std::chrono::duration<double>(seconds + 15)));
     const auto end_posts = Clock::now();
+    const auto counters_after = server_counters(port_);
     run_until(
         ioc_, [&] { return offers_seen_ >= created; }, Clock::now() + std::chrono::seconds(15));
     // Let the doctors finish walking the last visits so every team is free again.
@@ -745,7 +797,14 @@ class Bench {
     out_["e2eReleaseErrors"] = release_bad_;
     out_["e2eDurableChangesPerSec"] =
         static_cast<double>(created + release_ok_ - release_before) / span;
+    add_counters(out_, "e2e", counters_before, counters_after);
     out_["rssMbAfterE2e"] = static_cast<double>(rss_kb(server_.process->pid())) / 1024.0;
+    if (!all_answered) {
+      // The callbacks still pending refer to this frame: stop here (the io_context never runs
+      // again) and report what was measured.
+      throw std::runtime_error("e2e: " + std::to_string(total - answered) +
+                               " requests unanswered 15 s after the last was due");
+    }
     log("e2e done: offer p50 " + std::to_string(offer.pct(50)) + " ms, p99 " +
         std::to_string(offer.pct(99)) + " ms");
   }
@@ -772,6 +831,7 @@ class Bench {
     std::size_t bad = 0;
     std::size_t in_flight = 0;
     const double seconds = args_.num("commit-seconds", 5);
+    const auto counters_before = server_counters(port_);
     const auto start = Clock::now();
     const auto until =
         start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -801,9 +861,12 @@ class Bench {
     for (std::size_t k = 0; k < conns.size(); ++k) {
       fire(k);
     }
-    run_until(
-        ioc_, [&] { return in_flight == 0; }, until + std::chrono::seconds(30));
+    if (!run_until(
+            ioc_, [&] { return in_flight == 0; }, until + std::chrono::seconds(30))) {
+      throw std::runtime_error("commits: answers still missing 30 s after the end");
+    }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    add_counters(out_, "durable", counters_before, server_counters(port_));
     out_["durableCommitsPerSec"] = static_cast<double>(ok) / elapsed;
     out_["durableCommitConcurrency"] = conns.size();
     out_["durableCommitP99Ms"] = lat.pct(99);
@@ -820,10 +883,12 @@ class Bench {
           ioc_, port_, tokens_.at("nurse" + std::to_string(i % nurses_))));
     }
     Samples lat;
+    const auto counters_before = server_counters(port_);
     auto r = closed_loop(
         ioc_, conns, args_.num("get-seconds", 5), http::verb::get,
         [&](std::size_t i) { return "/v1/visits/" + visit_ids_[i % visit_ids_.size()]; },
         [](std::size_t) { return std::string(); }, 200, lat);
+    add_counters(out_, "get", counters_before, server_counters(port_));
     out_["getReqPerSec"] = r.per_sec;
     out_["getP50Ms"] = lat.pct(50);
     out_["getP99Ms"] = lat.pct(99);
@@ -909,8 +974,10 @@ class Bench {
                      ++done;
                    }
                  });
-      run_until(
-          ioc_, [&] { return answered; }, Clock::now() + std::chrono::seconds(10));
+      if (!run_until(
+              ioc_, [&] { return answered; }, Clock::now() + std::chrono::seconds(10))) {
+        throw std::runtime_error("ws: a visit was not answered within 10 s");
+      }
       run_until(
           ioc_, [] { return false; },
           t + std::chrono::microseconds(static_cast<long>(gap_ms * 1000)));
@@ -983,8 +1050,10 @@ class Bench {
       fire(*c);
     }
     log("fill: storing " + std::to_string(target - visits_stored_) + " more visits");
-    run_until(
-        ioc_, [&] { return in_flight == 0; }, Clock::now() + std::chrono::seconds(600));
+    if (!run_until(
+            ioc_, [&] { return in_flight == 0; }, Clock::now() + std::chrono::seconds(600))) {
+      throw std::runtime_error("fill: not done within 600 s");
+    }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     out_["fillVisitsPerSec"] = static_cast<double>(stored - visits_stored_) / elapsed;
     out_["fillErrors"] = bad;

@@ -104,6 +104,8 @@ def table(r):
          r.get("rssMb", 1e9) <= 200 and r.get("visitsStored", 0) >= 100000),
     ]
     lines = ["| measure | figure | target | met |", "|---|---|---|---|"]
+    if r.get("error"):
+        lines.insert(0, f"load generator stopped early: {r['error']}\n")
     for name, v, unit, target, ok in rows:
         met = "" if ok is None else ("yes" if ok else "NO")
         lines.append(f"| {name} | {fmt(v, unit)} | {target} | {met} |")
