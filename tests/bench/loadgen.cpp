@@ -756,16 +756,17 @@ class Bench {
                     std::chrono::duration<double>(seconds + 15)));
     const auto end_posts = Clock::now();
     const auto counters_after = server_counters(port_);
-    run_until(
-        ioc_, [&] { return offers_seen_ >= created; }, Clock::now() + std::chrono::seconds(15));
-    // Let the doctors finish walking the last visits so every team is free again.
+    // Drain before the next phase: every offer delivered and every team walked back to free, so
+    // later phases measure a quiet server. The drain time says how far behind the server was.
     run_until(
         ioc_,
         [&] {
-          return std::all_of(doctors_.begin(), doctors_.end(),
+          return offers_seen_ >= created &&
+                 std::all_of(doctors_.begin(), doctors_.end(),
                              [](const auto& d) { return !d->working && d->offers.empty(); });
         },
-        Clock::now() + std::chrono::seconds(15));
+        end_posts + std::chrono::seconds(args_.integer("drain-seconds", 90)));
+    out_["e2eDrainSeconds"] = std::chrono::duration<double>(Clock::now() - end_posts).count();
     Samples post;
     Samples offer;
     Samples push;
