@@ -602,23 +602,26 @@ class Bench {
       return;
     }
     d.working = true;
-    auto [offer, visit] = d.offers.front();
+    std::string offer = d.offers.front().first;
+    std::string visit = d.offers.front().second;
     d.offers.pop_front();
     auto step = std::make_shared<std::function<void(int)>>();
-    *step = [this, &d, offer, visit, step](int i) {
+    // The pending request's handler owns the chain; the chain only refers to itself weakly.
+    *step = [this, &d, offer, visit, weak = std::weak_ptr(step)](int i) {
       static const char* kPaths[] = {"", "/depart", "/arrive", "/complete"};
       if (i == 4) {
         d.working = false;
         work(d);
         return;
       }
+      auto self = weak.lock();
       std::string target =
           i == 0 ? "/v1/offers/" + offer + "/accept" : "/v1/visits/" + visit + kPaths[i];
       d.http->send(http::verb::post, target, "",
-                   [this, &d, step, i](unsigned status, const std::string&) {
+                   [this, &d, self, i](unsigned status, const std::string&) {
                      if (status == 200) {
                        ++release_ok_;
-                       (*step)(i + 1);
+                       (*self)(i + 1);
                      } else {
                        ++release_bad_;
                        d.working = false;
