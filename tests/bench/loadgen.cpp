@@ -419,7 +419,13 @@ class Bench {
         {"dataDir", (dir_->path() / "data").string()},
         {"serviceHours", {{"always", true}}},
         {"center", {{"name", "bench"}, {"location", {{"lat", kCenterLat}, {"lon", kCenterLon}}}}},
-        {"limits", {{"maxConnections", 5000}}}};
+        // One load generator on one address stands for many clients on many addresses: the
+        // per-address and per-account abuse limits are off so they do not cap the measurement.
+        {"limits",
+         {{"maxConnections", 5000},
+          {"maxConnectionsPerAddress", 5000},
+          {"requestsPerSecondPerAddress", 0},
+          {"requestsPerSecondPerAccount", 0}}}};
     config["dispatchPolicy"] = args_.str("policy", "closest-idle");
     out_["dispatchPolicy"] = args_.str("policy", "closest-idle");
     if (args_.str("log-level", "").size() > 0) {
