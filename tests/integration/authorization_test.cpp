@@ -144,6 +144,39 @@ TEST(Authorization, EveryRoleOnEveryEndpointFollowsThePolicyTable) {
   }
 }
 
+TEST(Authorization, DisablingAnAccountClosesItsStreamsAndVoidsItsTickets) {
+  TempDir dir;
+  Night night(dir.path());
+  auto made = night.post("admin", "/v1/users",
+                         {{"username", "leaver"},
+                          {"password", "leaver-test-password"},
+                          {"displayName", "Leaver"},
+                          {"role", "NURSE"},
+                          {"organizationId", night.org("station")}});
+  ASSERT_EQ(made.status, 201u) << made.body;
+  std::string token = login(night.port(), "leaver", "leaver-test-password");
+  auto open_stream = StreamClient::connect(night.port(), token);
+  ASSERT_TRUE(open_stream);
+  auto ticket = http_call(night.port(), verb::post, "/v1/stream-tickets", {}, token);
+  ASSERT_EQ(ticket.status, 201u);
+  std::string t = str(ticket.json().at("ticket"));
+  auto colleague = StreamClient::connect(night.port(), night.token("nurse1"));
+  ASSERT_TRUE(colleague);
+
+  ASSERT_EQ(night.post_empty("admin", "/v1/users/" + str(made.json().at("id")) + "/disable").status,
+            200u);
+  // The open stream is closed at once (1008 policy), the unused ticket no longer opens one.
+  EXPECT_FALSE(open_stream->next(std::chrono::seconds(10)));
+  EXPECT_EQ(open_stream->close_code(), std::optional<unsigned>(1008u));
+  unsigned status = 0;
+  EXPECT_FALSE(StreamClient::connect(night.port(), {}, "?ticket=" + t, &status));
+  EXPECT_EQ(status, 401u);
+  // A colleague's stream goes on: it still gets the next event of the station.
+  std::string p = night.make_patient("Still", Night::kCenterLat, Night::kCenterLon + 0.001);
+  ASSERT_EQ(night.request_visit("nurse1", p).status, 201u);
+  EXPECT_TRUE(colleague->wait_type("visitUpdated"));
+}
+
 // Drives one visit of a station patient to a posted summary and completion; returns its id.
 struct Scene {
   std::string patient;

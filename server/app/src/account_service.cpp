@@ -505,6 +505,9 @@ void AccountService::disable_user(const Principal& who, std::string user_id, std
                     return;
                   }
                   apply_user(stored);
+                  if (on_disabled_) {
+                    on_disabled_(stored.user().id());
+                  }
                   done(stored.user());
                 });
 }
@@ -545,6 +548,12 @@ void AccountService::bootstrap_admin(const std::string& center_name, const std::
     req.set_organization_id(center.id());
     create_user(Principal{}, std::move(req), "bootstrap", {}, std::move(done));
   });
+}
+
+bool AccountService::account_active(std::string_view user_id) {
+  std::shared_lock lock(mutex_);
+  auto u = users_.find(std::string(user_id));
+  return u != users_.end() && u->second.user().active();
 }
 
 std::optional<Principal> AccountService::authenticate(std::string_view bearer_token) {

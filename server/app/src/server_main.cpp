@@ -172,6 +172,7 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
     return 1;
   }
   stream::StreamHub hub;
+  accounts.set_on_disabled([&hub](const std::string& user_id) { hub.revoke(user_id); });
   stream::TicketService tickets(*store, clock);
   if (auto loaded = tickets.load(); !loaded) {
     err << "oshin-server: cannot load stream tickets: " << loaded.error().message() << "\n";

@@ -118,6 +118,9 @@ void StreamHandshake::on_ticket(std::optional<std::string> user_id) {
   if (!user_id) {
     return reject(Errc::unauthenticated, "the stream ticket is used, expired or unknown");
   }
+  if (!state_->authenticator.account_active(*user_id)) {
+    return reject(Errc::unauthenticated, "the account of the stream ticket is disabled");
+  }
   start_session(std::move(*user_id));
 }
 

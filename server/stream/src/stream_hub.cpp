@@ -49,6 +49,19 @@ void StreamHub::subscribe(const std::string& account_id, const std::shared_ptr<S
   changed_.notify_all();
 }
 
+void StreamHub::revoke(const std::string& account_id) {
+  std::lock_guard lock(mutex_);
+  auto it = sinks_.find(account_id);
+  if (it == sinks_.end()) {
+    return;
+  }
+  for (const Entry& e : it->second) {
+    if (auto sink = e.sink.lock()) {
+      sink->revoke();
+    }
+  }
+}
+
 void StreamHub::unsubscribe(const std::string& account_id, const StreamSink* sink) {
   {
     std::lock_guard lock(mutex_);

@@ -84,6 +84,21 @@ void WebSocketSession::shutdown() {
   });
 }
 
+void WebSocketSession::revoke() {
+  {
+    std::lock_guard lock(mutex_);
+    accepting_live_ = false;
+    live_.clear();
+  }
+  net::post(executor_, [self = shared_from_this()] {
+    if (self->phase_ == Phase::accepting) {
+      self->shutdown_requested_ = true;
+      return;
+    }
+    self->do_close(websocket::close_reason(websocket::close_code::policy_error, "access revoked"));
+  });
+}
+
 void WebSocketSession::deliver(std::shared_ptr<const v1::ServerEvent> event) {
   try {
     std::lock_guard lock(mutex_);

@@ -45,6 +45,7 @@ class WebSocketSession final : public StreamSink,
   /// StreamSink: queues a live event. Any thread, never blocks; a full queue closes the
   /// connection as a slow consumer.
   void deliver(std::shared_ptr<const v1::ServerEvent> event) override;
+  void revoke() override;
 
   /// Closes the connection with 1001 "server shutting down". Any thread.
   void shutdown();

@@ -23,6 +23,7 @@ class FakeAuthenticator : public Authenticator {
     }
     return it->second;
   }
+  bool account_active(std::string_view) override { return true; }
   std::map<std::string, Principal> tokens;
   std::string last_token;
 };

@@ -21,6 +21,14 @@ class RecordingSink final : public StreamSink {
     std::lock_guard lock(mutex_);
     seqs_.push_back(event->seq());
   }
+  void revoke() override {
+    std::lock_guard lock(mutex_);
+    ++revoked_;
+  }
+  int revoked() const {
+    std::lock_guard lock(mutex_);
+    return revoked_;
+  }
   std::vector<std::int64_t> seqs() const {
     std::lock_guard lock(mutex_);
     return seqs_;
@@ -29,6 +37,7 @@ class RecordingSink final : public StreamSink {
  private:
   mutable std::mutex mutex_;
   std::vector<std::int64_t> seqs_;
+  int revoked_ = 0;
 };
 
 std::shared_ptr<const v1::ServerEvent> event_with_seq(std::int64_t seq) {
@@ -137,6 +146,27 @@ TEST(StreamHubTest, PublishCommittedAssignsSeqsFromTheResult) {
   publish_committed(hub, events, result, 9);
   EXPECT_EQ(a->seqs().size(), 2U);
   EXPECT_EQ(b->seqs().size(), 1U);
+}
+
+}  // namespace
+}  // namespace oshin::stream
+
+namespace oshin::stream {
+namespace {
+
+TEST(StreamHubTest, RevokeReachesOnlyThatAccountsSessions) {
+  StreamHub hub;
+  auto a1 = std::make_shared<RecordingSink>();
+  auto a2 = std::make_shared<RecordingSink>();
+  auto b = std::make_shared<RecordingSink>();
+  hub.subscribe("a", a1);
+  hub.subscribe("a", a2);
+  hub.subscribe("b", b);
+  hub.revoke("a");
+  hub.revoke("nobody");
+  EXPECT_EQ(a1->revoked(), 1);
+  EXPECT_EQ(a2->revoked(), 1);
+  EXPECT_EQ(b->revoked(), 0);
 }
 
 }  // namespace

@@ -206,6 +206,27 @@ TEST_F(StreamServerTest, ExpiredAndUnknownTicketsFailWith401) {
   EXPECT_FALSE(ok.connect(endpoint_, url("ticket=" + fresh)).ec);
 }
 
+TEST_F(StreamServerTest, ATicketOfADisabledAccountFailsWith401) {
+  start();
+  std::string ticket = ticket_for(kNurseA);
+  ASSERT_FALSE(ticket.empty());
+  auth_.disable(kNurseA.user_id);
+  WsClient client;
+  EXPECT_EQ(client.connect(endpoint_, url("ticket=" + ticket)).status, 401U);
+}
+
+TEST_F(StreamServerTest, RevokingAnAccountClosesItsSessionsWith1008) {
+  start();
+  WsClient mine;
+  ASSERT_FALSE(mine.connect(endpoint_, url(), kNurseA.token).ec);
+  ASSERT_TRUE(hub_.wait_for_connections(1, kDeadline));
+  hub_.revoke(kNurseA.user_id);
+  EXPECT_FALSE(mine.read());
+  EXPECT_EQ(mine.close_code(), 1008);
+  EXPECT_EQ(mine.close_reason(), "access revoked");
+  EXPECT_TRUE(hub_.wait_for_connections(0, kDeadline));
+}
+
 TEST_F(StreamServerTest, TicketsSurviveARestartOfTheService) {
   start();
   std::string ticket = ticket_for(kNurseA);

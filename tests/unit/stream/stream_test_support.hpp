@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -89,10 +90,20 @@ class FakeAuthenticator final : public http::Authenticator {
     }
     return it->second;
   }
+  /// Every account is active unless disabled here.
+  void disable(std::string user_id) {
+    std::lock_guard lock(mutex_);
+    disabled_.insert(std::move(user_id));
+  }
+  bool account_active(std::string_view user_id) override {
+    std::lock_guard lock(mutex_);
+    return disabled_.count(std::string(user_id)) == 0;
+  }
 
  private:
   std::mutex mutex_;
   std::map<std::string, Principal> principals_;
+  std::set<std::string> disabled_;
 };
 
 /// Runs async operations on a private io_context, each bounded by a deadline: a broken server

@@ -106,6 +106,13 @@ class AccountService final : public http::Authenticator {
 
   /// http::Authenticator: a principal for a live token; refreshes its idle timer.
   std::optional<Principal> authenticate(std::string_view bearer_token) override;
+  bool account_active(std::string_view user_id) override;
+
+  /// Called (on the store's writer thread, after the commit) with the id of a user just
+  /// disabled, so live connections of that account can be closed at once. Set before serving.
+  void set_on_disabled(std::function<void(const std::string&)> on_disabled) {
+    on_disabled_ = std::move(on_disabled);
+  }
 
   std::optional<v1::User> find_user(const std::string& id) const;
   std::optional<v1::User> find_user_by_username(const std::string& username) const;
@@ -145,6 +152,7 @@ class AccountService final : public http::Authenticator {
 
   std::mutex failures_mutex_;
   std::map<std::string, std::deque<SystemTime>> failed_logins_;
+  std::function<void(const std::string&)> on_disabled_;
 };
 
 /// Lowercase ASCII copy; usernames compare case-insensitively.

@@ -24,6 +24,10 @@ class StreamSink {
   /// publisher's thread with the hub's lock held: it must only enqueue (never block, never call
   /// back into the hub) and must not throw.
   virtual void deliver(std::shared_ptr<const v1::ServerEvent> event) = 0;
+
+  /// The account lost access (disabled): close the session. Same rules as deliver(): called with
+  /// the hub's lock held, must only post, must not throw.
+  virtual void revoke() = 0;
 };
 
 /// Live fan-out of committed events to the connected sessions of each account.
@@ -45,6 +49,9 @@ class StreamHub {
 
   /// Removes a session; removing one that is not subscribed is a no-op.
   void unsubscribe(const std::string& account_id, const StreamSink* sink);
+
+  /// Closes every session of `account_id` (the account was disabled). Any thread.
+  void revoke(const std::string& account_id);
 
   /// Subscribed sessions, over all accounts.
   std::size_t connections() const;
