@@ -20,6 +20,7 @@
 #include "oshin/app/routes.hpp"
 #include "oshin/app/token.hpp"
 #include "oshin/app/visit_service.hpp"
+#include "oshin/app/web_assets.hpp"
 #include "oshin/billing/fee_table.hpp"
 #include "oshin/common/metrics.hpp"
 #include "oshin/delivery/webhook_outbox.hpp"
@@ -211,6 +212,7 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   add_audit_routes(router, *store, clock, work.get_executor());
   add_domain_routes(router, patients, visits, idempotency, clock);
   stream::add_stream_routes(router, tickets);
+  add_web_routes(router, config);
 
   http::HttpServer server(ioc, router, metrics, http::http_options(config), &clock);
   stream::StreamServer streams(hub, *store, accounts, tickets, metrics, work.get_executor());
