@@ -55,6 +55,14 @@ export function staffView({ api, root }) {
     const scale = (size / 2 - 20) / (R * 1.15);
     const xy = (loc) => [size / 2 + (loc.lon - lon0) * kx * scale, size / 2 - (loc.lat - lat0) * ky * scale];
     const clamp = ([x, y]) => [Math.min(size - 6, Math.max(6, x)), Math.min(size - 6, Math.max(6, y))];
+    // Labels of points at the same place are stacked instead of drawn over each other.
+    const placed = [[size / 2 + 9, size / 2 + 4]];
+    const labelAt = (x, y) => {
+      let ly = y + 4;
+      while (placed.some(([px, py]) => Math.abs(px - (x + 9)) < 80 && Math.abs(py - ly) < 13)) ly += 13;
+      placed.push([x + 9, ly]);
+      return ly;
+    };
     const items = [
       s('title', {}, t('map')),
       s('circle', { cx: size / 2, cy: size / 2, r: R * scale, fill: '#f0f6fd', stroke: '#0b5cad', 'stroke-dasharray': '6 4' }),
@@ -68,7 +76,7 @@ export function staffView({ api, root }) {
       items.push(s('g', { class: 'team-dot', 'data-team': tm.id },
         s('title', {}, `${tm.vehicle} ${t(tm.status)}`),
         s('polygon', { points: `${x},${y - 8} ${x - 7},${y + 6} ${x + 7},${y + 6}`, fill: tm.status === 'AVAILABLE' ? '#1e7b34' : '#a15c00' }),
-        s('text', { x: x + 9, y: y + 4, 'font-size': 11 }, tm.vehicle)));
+        s('text', { x: x + 9, y: labelAt(x, y), 'font-size': 11 }, tm.vehicle)));
     }
     for (const v of visits.filter((x) => OPEN.includes(x.status))) {
       const p = patientById(v.patientId);
@@ -77,7 +85,7 @@ export function staffView({ api, root }) {
       items.push(s('g', { class: 'visit-dot', 'data-visit': v.id },
         s('title', {}, `${p.name} ${t(v.status)}`),
         s('circle', { cx: x, cy: y, r: 7, fill: v.urgency === 'URGENT' ? '#b3261e' : '#e08a00' }),
-        s('text', { x: x + 9, y: y + 4, 'font-size': 11 }, p.name)));
+        s('text', { x: x + 9, y: labelAt(x, y), 'font-size': 11 }, p.name)));
     }
     return s('svg', { class: 'plot', id: 'board-plot', viewBox: `0 0 ${size} ${size}`, role: 'img', 'aria-label': t('map') }, items);
   }
