@@ -29,7 +29,7 @@ function newKey() {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-/** Calls the API; resolves with the parsed JSON (or text, or null), rejects with ApiError. */
+/** Calls the API; resolves with the parsed JSON (or text, a Blob when raw, or null); rejects with ApiError. */
 export async function call(method, path, body, { accept = 'application/json', raw = false } = {}) {
   const headers = { Accept: accept };
   if (token) headers.Authorization = 'Bearer ' + token;
@@ -53,7 +53,8 @@ export async function call(method, path, body, { accept = 'application/json', ra
     if (res.status === 401 && path !== '/v1/login') onUnauthenticated();
     throw err;
   }
-  if (raw) return res.text();
+  // Raw answers (CSV downloads) stay bytes: text() would drop the UTF-8 BOM that spreadsheets need.
+  if (raw) return res.blob();
   if (res.status === 204) return null;
   const type = res.headers.get('Content-Type') || '';
   return type.includes('json') ? res.json() : res.text();

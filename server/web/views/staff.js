@@ -288,8 +288,8 @@ export function staffView({ api, root }) {
     const err = h('p', { class: 'err', role: 'alert' });
     const button = h('button', { type: 'button', class: 'csv', onclick: async () => {
       try {
-        const text = await api.get(`${path}?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, { accept: 'text/csv', raw: true });
-        const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+        const blob = await api.get(`${path}?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, { accept: 'text/csv', raw: true });
+        const url = URL.createObjectURL(blob);
         const a = h('a', { href: url, download: name });
         document.body.append(a);
         a.click();
