@@ -24,7 +24,7 @@ function header() {
   langButton.setAttribute('lang', lang() === 'ja' ? 'en' : 'ja');
   logoutButton.textContent = t('logout');
   logoutButton.hidden = !user;
-  who.textContent = user ? `${user.displayName} (${user.role})` : '';
+  who.textContent = user ? `${user.displayName} (${t('role_' + user.role)})` : '';
   net.textContent = t('offline');
 }
 

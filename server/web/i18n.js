@@ -48,6 +48,8 @@ const dict = {
     totalPoints: '合計点数', timeBand: '時間帯', startedAt: '到着', role: '役割', workedMinutes: '勤務分',
     pay: '支給額（円）', overMonthlyCap: '月上限超過', overdue: '確認期限を過ぎた報告', recipient: '受信者',
     weekdays: '月,火,水,木,金,土,日', total: '合計', refusals: '受付不可', demandTotal: '依頼総数',
+    role_ADMIN: '管理者', role_STAFF: 'センター職員', role_NURSE: '訪問看護師', role_CARE_MANAGER: 'ケアマネジャー',
+    role_DOCTOR: '往診医', role_DRIVER: '運転手', role_PRIMARY_DOCTOR: 'かかりつけ医',
   },
   en: {
     appTitle: 'oshin night house calls', switchLang: '日本語', logout: 'Log out', offline: 'Offline — reconnecting',
@@ -93,6 +95,8 @@ const dict = {
     totalPoints: 'Total points', timeBand: 'Time band', startedAt: 'Arrived', role: 'Role', workedMinutes: 'Worked min',
     pay: 'Pay (yen)', overMonthlyCap: 'Over monthly cap', overdue: 'Summaries past their acknowledgement deadline', recipient: 'Recipient',
     weekdays: 'Mon,Tue,Wed,Thu,Fri,Sat,Sun', total: 'Total', refusals: 'Refusals', demandTotal: 'Requests',
+    role_ADMIN: 'Administrator', role_STAFF: 'Center staff', role_NURSE: 'Visiting nurse', role_CARE_MANAGER: 'Care manager',
+    role_DOCTOR: 'On-call doctor', role_DRIVER: 'Driver', role_PRIMARY_DOCTOR: 'Primary doctor',
   },
 };
 

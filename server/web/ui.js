@@ -47,6 +47,10 @@ export function field(labelKey, control, name, help) {
   if (name) control.name = name;
   const err = h('p', { class: 'err', id: id + '-err', 'aria-live': 'polite' });
   control.setAttribute('aria-describedby', id + '-err');
+  // Editing a field clears the error shown for it.
+  const clear = () => { err.textContent = ''; control.removeAttribute('aria-invalid'); };
+  control.addEventListener('input', clear);
+  control.addEventListener('change', clear);
   const isCheck = control.type === 'checkbox';
   const label = h('label', { for: id }, t(labelKey), help ? h('span', { class: 'muted' }, ` (${help})`) : null);
   return h('div', { class: 'field' + (isCheck ? ' check' : ''), 'data-field': name || '' },

@@ -325,7 +325,7 @@ export function staffView({ api, root }) {
       if (!r) { out.replaceChildren(unavailable()); return; }
       out.replaceChildren(
         table(['ID', t('role'), t('visits'), t('workedMinutes'), t('pay'), t('overMonthlyCap')],
-          (r.people || []).map((p) => h('tr', { 'data-user': p.userId }, h('td', {}, p.displayName || p.userId), h('td', {}, p.role),
+          (r.people || []).map((p) => h('tr', { 'data-user': p.userId }, h('td', {}, p.displayName || p.userId), h('td', {}, t('role_' + p.role)),
             h('td', { class: 'num' }, p.visits), h('td', { class: 'num' }, Number(p.workedMinutes || 0).toFixed(0)),
             h('td', { class: 'num' }, Math.round(p.pay || 0).toLocaleString()), h('td', {}, p.overMonthlyCap ? '⚠' : '')))),
         csvLink('/v1/reports/payroll', from, to, 'payroll.csv'));

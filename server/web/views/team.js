@@ -149,9 +149,12 @@ export function teamView({ api, root, user }) {
       parts.push(h('p', { class: 'muted', id: 'team' }, `${t('myTeam')}: ${team.vehicle} · ${t('teamStatus')} `,
         h('span', { class: 'status', 'data-status': team.status }, t(team.status))));
     }
-    if (offers.length) parts.push(offerCard(offers[0]));
-    else parts.push(h('div', { class: 'card', id: 'no-offer' }, h('h2', {}, t('currentOffer')), h('p', { class: 'muted' }, t('noOffer'))));
-    parts.push(cur ? visitCard(cur) : h('div', { class: 'card', id: 'no-visit' }, h('h2', {}, t('currentVisit')), h('p', { class: 'muted' }, t('noVisit'))));
+    const offer = offers.length ? offerCard(offers[0])
+      : h('div', { class: 'card', id: 'no-offer' }, h('h2', {}, t('currentOffer')), h('p', { class: 'muted' }, t('noOffer')));
+    const visit = cur ? visitCard(cur)
+      : h('div', { class: 'card', id: 'no-visit' }, h('h2', {}, t('currentVisit')), h('p', { class: 'muted' }, t('noVisit')));
+    // What needs the user now comes first: a pending offer, else the visit in progress.
+    if (cur && !offers.length) parts.push(visit, offer); else parts.push(offer, visit);
     root.replaceChildren(...parts);
     ticker = setInterval(() => {
       root.querySelectorAll('.countdown').forEach((el) => {
