@@ -68,11 +68,14 @@ export const post = (path, body, opts) => call('POST', path, body ?? {}, opts);
  * ?since=<last seq> (backing off up to 5 s) and reports online/offline.
  */
 export class Stream {
-  constructor({ onEvent, onStatus, onOpen }) {
+  constructor({ onEvent, onStatus, onOpen, storeKey }) {
     this.onEvent = onEvent;
     this.onStatus = onStatus;
     this.onOpen = onOpen;
-    this.since = null;
+    // The last seq is kept per account, so a reload (or the next shift) replays what was missed.
+    this.storeKey = storeKey;
+    const kept = storeKey ? localStorage.getItem(storeKey) : null;
+    this.since = kept && /^\d+$/.test(kept) ? kept : null;
     this.ws = null;
     this.closed = false;
     this.delay = 500;
@@ -118,7 +121,10 @@ export class Stream {
     ws.onmessage = (m) => {
       let ev;
       try { ev = JSON.parse(m.data); } catch { return; }
-      if (ev.seq !== undefined) this.since = String(ev.seq);
+      if (ev.seq !== undefined) {
+        this.since = String(ev.seq);
+        if (this.storeKey) localStorage.setItem(this.storeKey, this.since);
+      }
       this.onEvent(ev);
     };
     ws.onclose = () => {

@@ -86,6 +86,7 @@ function startApp() {
     },
     // Every (re)connect re-reads the state, so nothing between the page load and the stream is lost.
     onOpen: () => view && view.refresh(),
+    storeKey: `oshin.seq.${user.id}`,
   });
   stream.start();
 }

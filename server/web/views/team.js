@@ -164,9 +164,20 @@ export function teamView({ api, root, user }) {
     }, 1000);
   }
 
+  // Events can come in bursts (a replay after a reconnect): one reload at a time, plus one more
+  // when anything arrived meanwhile.
+  let loading = null;
+  let again = false;
   async function refresh() {
-    try { await load(); } catch (e) { message = e.message; }
-    draw();
+    if (loading) { again = true; return loading; }
+    loading = (async () => {
+      do {
+        again = false;
+        try { await load(); } catch (e) { message = e.message; }
+      } while (again);
+      draw();
+    })();
+    try { await loading; } finally { loading = null; }
   }
 
   return {
