@@ -265,10 +265,20 @@ test('a declined offer moves to the other doctor', async () => {
 test('the stream shows when it is offline and recovers after a server restart', async () => {
   const patientId = await makePatient(server, night, '高橋 三郎');
   const nurse = await page({ device: PHONE, expectOffline: true });
+  const sockets = [];
+  nurse.on('websocket', (ws) => sockets.push(new URL(ws.url())));
   await login(nurse, 'nurse1', night.passwords.nurse1);
   await nurse.click('[data-tab=tabRequests]');
   await nurse.waitForFunction(() => document.body.dataset.stream === 'online');
   assert.equal(await nurse.isVisible('#net'), false);
+  const newVisit = () => server.call('POST', '/v1/visits', {
+    patientId, urgency: 'URGENT', reason: 'ACUTE_CHANGE', chiefComplaint: '転倒後の痛み', vitals: {}, lifeThreatening: false, notes: '',
+  }, night.tokens.nurse1);
+  // An event before the restart gives the page a seq to resume from.
+  const first = await newVisit();
+  assert.equal(first.status, 201, first.text);
+  await nurse.waitForSelector(`#request-list [data-visit="${first.json.id}"]`);
+  const seq = await until(() => nurse.evaluate((k) => localStorage.getItem(k), `oshin.seq.${night.ids.nurse1}`), 5000, 'a seq');
 
   await server.stop();
   await nurse.waitForSelector('#net', { state: 'visible' });
@@ -277,10 +287,13 @@ test('the stream shows when it is offline and recovers after a server restart', 
   await nurse.waitForFunction(() => document.body.dataset.stream === 'online', undefined, { timeout: 20000 });
   assert.equal(await nurse.isVisible('#net'), false);
 
+  // The reconnect resumed after the last seq it had seen, with a fresh single-use ticket.
+  const last = sockets[sockets.length - 1];
+  assert.ok(sockets.length >= 2);
+  assert.ok(Number(last.searchParams.get('since')) >= Number(seq), last.toString());
+  assert.notEqual(last.searchParams.get('ticket'), sockets[0].searchParams.get('ticket'));
   // A request made after the restart reaches the page through the reconnected stream.
-  const r = await server.call('POST', '/v1/visits', {
-    patientId, urgency: 'URGENT', reason: 'ACUTE_CHANGE', chiefComplaint: '転倒後の痛み', vitals: {}, lifeThreatening: false, notes: '',
-  }, night.tokens.nurse1);
+  const r = await newVisit();
   assert.equal(r.status, 201, r.text);
   await nurse.waitForSelector(`#request-list [data-visit="${r.json.id}"]`);
   await closeClean(nurse);
