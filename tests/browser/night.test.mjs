@@ -215,6 +215,7 @@ test('a life-threatening request answers "call 119" at once and is refused', asy
   await nurse.check('#request-form [name=lifeThreatening]');
   await nurse.waitForSelector('#alert119', { state: 'visible' });
   assert.match(await nurse.textContent('#alert119'), /119/);
+  assert.equal(await nurse.getAttribute('#tel119', 'href'), 'tel:119');
   await screenshot(nurse, 'nurse-call-119');
   await nurse.click('#request-form button[type=submit]');
   await nurse.waitForSelector('#request-form .form-err:not(:empty)');

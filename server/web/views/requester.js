@@ -35,7 +35,8 @@ export function requesterView({ api, root, user }) {
   }
 
   function requestPanel(panel) {
-    const alert = h('div', { class: 'alert119', role: 'alert', id: 'alert119', hidden: true }, t('call119'));
+    const alert = h('div', { class: 'alert119', role: 'alert', id: 'alert119', hidden: true }, t('call119'), ' ',
+      h('a', { href: 'tel:119', class: 'button', id: 'tel119' }, t('dial119')));
     const done = h('p', { class: 'notice ok', role: 'status', hidden: true });
     const life = h('input', { type: 'checkbox' });
     // The life-threatening box answers at once, before anything is sent.
