@@ -256,11 +256,17 @@ test('a declined offer moves to the other doctor', async () => {
   await from.waitForSelector('#no-offer');
   await to.waitForSelector(`#offer[data-visit="${visitId}"]`);
   await screenshot(to, 'doctor-offer-after-decline');
-  // Clean up: the nurse cancels, and the offer leaves the other phone.
-  const c = await server.call('POST', `/v1/visits/${visitId}/cancel`, { reason: 'test' }, night.tokens.nurse1);
-  assert.equal(c.status, 200, c.text);
+  // The nurse cancels the request on her phone, and the offer leaves the doctor's.
+  const nurse = await page({ device: PHONE });
+  await login(nurse, 'nurse1', night.passwords.nurse1);
+  await nurse.click('[data-tab=tabRequests]');
+  const card = `#request-list [data-visit="${visitId}"]`;
+  await nurse.click(`${card} summary`);
+  await nurse.fill(`${card} .cancel-form [name=reason]`, '家族が救急車を呼んだ');
+  await nurse.click(`${card} .cancel-form button[type=submit]`);
+  await nurse.waitForSelector(`${card}[data-status=CANCELLED]`);
   await to.waitForSelector('#no-offer');
-  await closeClean(d1, d2);
+  await closeClean(d1, d2, nurse);
 });
 
 test('the stream shows when it is offline and recovers after a server restart', async () => {

@@ -29,9 +29,19 @@ export function requesterView({ api, root, user }) {
         h('p', {}, v.chiefComplaint),
         h('p', { class: 'muted' }, `${t('requestedAt')} ${fmtTime(v.createdAt)}`,
           v.eta && OPEN.includes(v.status) ? h('span', { class: 'eta' }, ` · ${t('eta')} ${fmtTime(v.eta)}`) : null,
-          v.rejectionCode ? ` · ${v.rejectionCode}` : null))) : [h('li', { class: 'muted' }, t('none'))]));
+          v.rejectionCode ? ` · ${v.rejectionCode}` : null),
+        OPEN.includes(v.status) && v.status !== 'ON_SITE' ? cancelForm(v) : null)) : [h('li', { class: 'muted' }, t('none'))]));
     };
     redraw();
+  }
+
+  // Cancelling a request (a pending offer is withdrawn from the team).
+  function cancelForm(v) {
+    const f = form([field('cancelReason', h('input', {}), 'reason')], 'cancel', async (fm) => {
+      upsert(await api.post(`/v1/visits/${encodeURIComponent(v.id)}/cancel`, { reason: val(fm, 'reason') }));
+    });
+    f.classList.add('cancel-form');
+    return h('details', {}, h('summary', {}, t('cancel')), f);
   }
 
   function requestPanel(panel) {
