@@ -8,6 +8,10 @@ string(APPEND body "#include \"oshin/app/web_assets.hpp\"\n\nnamespace oshin::ap
 set(index 0)
 set(entries "")
 foreach(rel IN LISTS files)
+  # Editor leftovers (hidden files, backups) are not part of the client.
+  if(rel MATCHES "(^|/)\\." OR rel MATCHES "~$")
+    continue()
+  endif()
   file(READ "${WEB_DIR}/${rel}" hex HEX)
   string(LENGTH "${hex}" hex_len)
   math(EXPR size "${hex_len} / 2")
