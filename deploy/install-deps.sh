@@ -13,6 +13,8 @@ packages=(
   libsqlite3-dev sqlite3
   libssl-dev libsodium-dev
   curl python3
+  # Browser tests: Debian's chromium, and Japanese glyphs for their screenshots.
+  chromium fonts-ipafont-gothic
 )
 
 missing=()
@@ -21,6 +23,15 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The browser tests (tests/browser): node + npm unless some node is already on the PATH (a
+# machine may carry a newer Node.js that bundles npm; never mix the two).
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -21,6 +21,7 @@
 #include "oshin/app/routes.hpp"
 #include "oshin/app/token.hpp"
 #include "oshin/app/visit_service.hpp"
+#include "oshin/app/web_assets.hpp"
 #include "oshin/billing/fee_table.hpp"
 #include "oshin/common/metrics.hpp"
 #include "oshin/delivery/webhook_outbox.hpp"
@@ -229,6 +230,7 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   ReportService reports(*store, clock, visits, patients, accounts, work.get_executor(), config);
   add_report_routes(router, reports, clock);
   stream::add_stream_routes(router, tickets);
+  add_web_routes(router, config);
 
   http::HttpServer server(ioc, router, metrics, http::http_options(config), &clock);
   stream::StreamOptions stream_options;
