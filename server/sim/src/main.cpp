@@ -496,7 +496,14 @@ int replay_command(int argc, char** argv) {
                   f.mean_min, f.p50_min, f.p90_min, f.max_min, f.within_target);
     }
   }
-  std::printf("(* the server's policy; recorded = what the server actually did)\n");
+  std::printf("(* the server's policy; recorded = what the server actually did)\n\n");
+  std::vector<d::Kpis> columns;
+  for (const Run& run : runs) {
+    columns.push_back(run.kpis);
+    columns.back().policy = run.source + "/" + std::to_string(run.teams);
+  }
+  std::fflush(stdout);
+  std::cout << d::kpis_table(columns);
   return 0;
 }
 

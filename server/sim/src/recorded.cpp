@@ -193,6 +193,8 @@ std::optional<RecordedNight> night_from_core_log(const std::vector<v1::CoreEvent
         it->second.removed = false;
         if (fresh) {
           it->second.position = it->second.spec.base;
+          // A team that joins after the window opened starts it at its base.
+          it->second.position_at_from = it->second.spec.base;
         }
         outcome = core.apply(d::TeamUpserted{it->second.spec}, now);
         break;

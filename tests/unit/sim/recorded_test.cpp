@@ -190,6 +190,19 @@ TEST(RecordedNight, AnotherTeamTravelsByTheModelAndAnswersLikeTheMedianDoctor) {
   EXPECT_EQ(replayed.trace[1].arrived_at, accepted + seconds(90) + leg);
 }
 
+TEST(RecordedNight, ATeamThatJoinsAfterTheWindowOpensStartsAtItsBase) {
+  Log log = two_visit_night();
+  std::string error;
+  // The window opens two hours before the team is created.
+  const auto night = night_from_core_log(log.events, at(kT0 - 120 * kMin), at(kT0 + 120 * kMin),
+                                         settings(), error);
+  ASSERT_TRUE(night) << error;
+  ASSERT_EQ(night->team_position.size(), 1U);
+  EXPECT_EQ(night->team_position[0], (d::LatLon{kLat, kLon}));
+  const d::SimulationResult replayed = replay_night(*night, "closest-idle", 1, settings());
+  EXPECT_EQ(replayed.trace[0].arrived_at, night->recorded[0].arrived_at);
+}
+
 TEST(RecordedNight, DeclinesAreReplayedForTheSameTeam) {
   Log log;
   log.team("team-a", 1, kLat, kLon)
