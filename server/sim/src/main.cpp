@@ -208,6 +208,8 @@ std::variant<Recorded, int> load_recorded(const Args& args, std::string_view usa
     return 2;
   }
   r.night = std::move(*night);
+  // Time bands (staffing) are read in the window's own offset.
+  r.night.scenario.utc_offset_minutes = from->offset_minutes;
   return r;
 }
 
@@ -500,7 +502,9 @@ int replay_command(int argc, char** argv) {
   std::vector<d::Kpis> columns;
   for (const Run& run : runs) {
     columns.push_back(run.kpis);
-    columns.back().policy = run.source + "/" + std::to_string(run.teams);
+    // "policy/teams", short enough for the table's columns.
+    columns.back().policy = (run.source == "closest-idle" ? std::string("closest") : run.source) +
+                            "/" + std::to_string(run.teams);
   }
   std::fflush(stdout);
   std::cout << d::kpis_table(columns);
