@@ -287,6 +287,13 @@ TEST(Replay, RecordedNightReplayedWithTheServersPolicyReproducesTheRecordedArriv
   const std::string window = "--data-dir " + c.data_dir().string() +
                              " --from 2026-11-20T20:00:00+09:00 --to 2026-11-21T08:00:00+09:00" +
                              " --config " + c.config_path().string();
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  const std::string store_before = slurp(c.data_dir() / "oshin.db");
   const SimRun same = run_sim(dir.path(), "replay " + window + " --policy closest-idle --json");
   ASSERT_EQ(same.code, 0) << same.err;
   const json::value report = json::parse(same.out);
@@ -341,6 +348,9 @@ TEST(Replay, RecordedNightReplayedWithTheServersPolicyReproducesTheRecordedArriv
   // The night's requests (21:00-21:14 JST) fall in the evening band of the window's offset.
   EXPECT_NE(staffing.out.find("evening 18:00-22:00             3"), std::string::npos)
       << staffing.out;
+
+  // The store was only read.
+  EXPECT_EQ(slurp(c.data_dir() / "oshin.db"), store_before);
 
   // Clear errors: exit 2 and a message.
   const SimRun empty =

@@ -217,6 +217,38 @@ TEST(RecordedNight, DeclinesAreReplayedForTheSameTeam) {
   EXPECT_FALSE(night->recorded[0].arrived_at);
 }
 
+TEST(RecordedNight, CancellationsAreReplayedAndFewerTeamsDropTheLastOnes) {
+  Log log;
+  log.team("team-a", 1, kLat, kLon)
+      .team("team-b", 2, kLat + 0.05, kLon)
+      .request(kT0, "visit-1", 1, kLat + 0.05, kLon);
+  v1::CoreEvent cancel;
+  cancel.set_at_ms(kT0 + 20'000);
+  cancel.set_visit_cancelled("visit-1");
+  log.events.push_back(cancel);
+  std::string error;
+  const auto night =
+      night_from_core_log(log.events, at(kT0 - 10 * kMin), at(kT0 + 60 * kMin), settings(), error);
+  ASSERT_TRUE(night) << error;
+  ASSERT_EQ(night->scenario.teams.size(), 2U);
+  ASSERT_EQ(night->exogenous.size(), 2U);
+  EXPECT_EQ(night->exogenous[1].kind, Exogenous::Kind::kCancel);
+  // The visit was offered to team-b (next door) and cancelled before any answer.
+  EXPECT_EQ(night->answers.at({0, 1}).at(0).kind, RecordedAnswer::Kind::kLapse);
+  for (const std::size_t teams : {1U, 2U}) {
+    const d::SimulationResult replayed = replay_night(*night, "closest-idle", teams, settings());
+    ASSERT_EQ(replayed.trace.size(), 1U);
+    EXPECT_FALSE(replayed.trace[0].arrived_at) << teams;
+    EXPECT_EQ(replayed.kpis.unserved, 1U);
+  }
+}
+
+TEST(RecordedNight, AMissingStoreIsAnError) {
+  std::string error;
+  EXPECT_FALSE(read_core_log("/nonexistent/oshin-data", error));
+  EXPECT_NE(error.find("no store"), std::string::npos) << error;
+}
+
 TEST(RecordedNight, AnEmptyWindowIsAnError) {
   const Log log = two_visit_night();
   std::string error;
