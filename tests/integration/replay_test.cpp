@@ -348,6 +348,17 @@ TEST_P(Replay, RecordedNightReplayedWithTheServersPolicyReproducesTheRecordedArr
     }
   }
 
+  // The offline reference on the same demand: every visit served, URGENT no later than the
+  // recorded server managed (it knows the night in advance and waits for no answers).
+  const SimRun hindsight =
+      run_sim(dir.path(), "replay " + window + " --policy hindsight --teams 2 --json");
+  ASSERT_EQ(hindsight.code, 0) << hindsight.err;
+  const json::value reference = json::parse(hindsight.out);
+  const auto& best = run_of(reference, "hindsight", 2).at("urgencies").as_array().at(0);
+  EXPECT_EQ(best.at("served").to_number<std::int64_t>(), 2);
+  EXPECT_LE(best.at("maxMin").to_number<double>(),
+            recorded.at("urgencies").as_array().at(0).at("maxMin").to_number<double>());
+
   // Staffing from the recorded demand.
   const SimRun staffing = run_sim(dir.path(), "staffing " + window);
   EXPECT_EQ(staffing.code, 0) << staffing.err;

@@ -160,7 +160,8 @@ constexpr std::string_view kStaffingUsage =
     "[--policy closest-idle|optimal|rolling (default rolling)] [--seed N] [--json]";
 constexpr std::string_view kReplayUsage =
     "oshin-sim replay --data-dir DIR --from TIME --to TIME "
-    "[--policy closest-idle|optimal|rolling|all (default all)] [--teams N[,N...]] "
+    "[--policy closest-idle|optimal|rolling|hindsight|all (default all: the online ones)] "
+    "[--teams N[,N...]] "
     "[--config FILE] [--json]";
 
 // A recorded night read from a data dir, and the server settings it was dispatched with.
@@ -419,6 +420,22 @@ boost::json::array visits_json(const Recorded& r, const std::vector<d::TraceLine
   return out;
 }
 
+// The offline reference on the recorded demand: the whole night known in advance (recorded time
+// on site, modelled drives, no answer delays), with `teams` teams made like replay_night's.
+d::SimulationResult hindsight_of(const oshin::sim::RecordedNight& night, std::size_t teams) {
+  d::Scenario scenario = night.scenario;
+  scenario.teams.clear();
+  const std::size_t recorded = night.scenario.teams.size();
+  for (std::size_t j = 0; j < teams && recorded > 0; ++j) {
+    d::ScenarioTeam t = night.scenario.teams[j % recorded];
+    if (j >= recorded) {
+      t.id += "+" + std::to_string(j / recorded);
+    }
+    scenario.teams.push_back(t);
+  }
+  return d::simulate(scenario, "hindsight", options_with_clock(1));
+}
+
 int replay_command(int argc, char** argv) {
   const Args args =
       parse_args(argc, argv, 2, {"--data-dir", "--from", "--to", "--policy", "--teams", "--config"},
@@ -430,7 +447,8 @@ int replay_command(int argc, char** argv) {
   std::vector<std::string> policies;
   if (policy == "all") {
     policies = {"closest-idle", "optimal", "rolling"};
-  } else if (policy == "closest-idle" || policy == "optimal" || policy == "rolling") {
+  } else if (policy == "closest-idle" || policy == "optimal" || policy == "rolling" ||
+             policy == "hindsight") {
     policies = {policy};
   } else {
     return usage_error("unknown policy " + policy, kReplayUsage);
@@ -465,7 +483,9 @@ int replay_command(int argc, char** argv) {
                          d::compute_kpis(r.night.scenario, "recorded", r.night.recorded)}};
   for (const std::string& p : policies) {
     for (const std::size_t n : *counts) {
-      d::SimulationResult result = oshin::sim::replay_night(r.night, p, n, r.settings);
+      d::SimulationResult result = p == "hindsight"
+                                       ? hindsight_of(r.night, n)
+                                       : oshin::sim::replay_night(r.night, p, n, r.settings);
       runs.push_back({p, n, std::move(result.trace), std::move(result.kpis)});
     }
   }
