@@ -4,9 +4,13 @@
 //   oshin-sim run --scenario FILE --policy P [--seed N] [--json] [--trace FILE]
 //   oshin-sim compare --scenario FILE [--seed N] [--json]
 //   oshin-sim generate --kind quiet|surge|burst|metro [--seed N] [--out FILE]
-//   oshin-sim staffing --scenario FILE [--policy P] [--seed N] [--json]
-// (replay, and staffing --data-dir, slot into kCommands when the server's store can be read.)
+//   oshin-sim staffing --scenario FILE|--data-dir DIR --from T --to T [--config FILE]
+//                      [--policy P] [--seed N] [--json]
+//   oshin-sim replay --data-dir DIR --from T --to T [--policy P|all] [--teams N[,N...]]
+//                    [--config FILE] [--json]
+// replay and staffing --data-dir read the server's store read-only (server/sim/src/recorded.cpp).
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -17,13 +21,17 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "oshin/dispatcher/generator.hpp"
 #include "oshin/dispatcher/kpis.hpp"
+#include "oshin/dispatcher/rfc3339.hpp"
 #include "oshin/dispatcher/scenario.hpp"
 #include "oshin/dispatcher/simulator.hpp"
 #include "oshin/dispatcher/staffing.hpp"
+#include "oshin/http/config.hpp"
+#include "oshin/sim/recorded.hpp"
 
 namespace {
 
@@ -148,8 +156,63 @@ constexpr std::string_view kCompareUsage = "oshin-sim compare --scenario FILE [-
 constexpr std::string_view kGenerateUsage =
     "oshin-sim generate --kind quiet|surge|burst|metro [--seed N] [--out FILE]";
 constexpr std::string_view kStaffingUsage =
-    "oshin-sim staffing --scenario FILE [--policy closest-idle|optimal|rolling (default rolling)] "
-    "[--seed N] [--json]";
+    "oshin-sim staffing --scenario FILE | --data-dir DIR --from TIME --to TIME [--config FILE] "
+    "[--policy closest-idle|optimal|rolling (default rolling)] [--seed N] [--json]";
+constexpr std::string_view kReplayUsage =
+    "oshin-sim replay --data-dir DIR --from TIME --to TIME "
+    "[--policy closest-idle|optimal|rolling|hindsight|all (default all: the online ones)] "
+    "[--teams N[,N...]] "
+    "[--config FILE] [--json]";
+
+// A recorded night read from a data dir, and the server settings it was dispatched with.
+struct Recorded {
+  oshin::sim::RecordedNight night;
+  oshin::sim::ReplaySettings settings;
+  int offset_minutes{0};
+};
+
+// Reads --data-dir, --from, --to and --config. Returns the exit code on failure.
+std::variant<Recorded, int> load_recorded(const Args& args, std::string_view usage) {
+  const auto dir = args.get("--data-dir");
+  const auto from_text = args.get("--from");
+  const auto to_text = args.get("--to");
+  if (!dir || !from_text || !to_text) {
+    return usage_error("--data-dir, --from and --to are required", usage);
+  }
+  const auto from = d::parse_rfc3339(*from_text);
+  const auto to = d::parse_rfc3339(*to_text);
+  if (!from || !to) {
+    return usage_error("--from and --to must be RFC 3339 times", usage);
+  }
+  if (!(from->at < to->at)) {
+    return usage_error("--from must be before --to", usage);
+  }
+  oshin::http::CommandLine command_line;
+  command_line.config_file = args.get("--config");
+  std::string error;
+  auto config = oshin::http::load_config(command_line, &error);
+  if (!config) {
+    std::cerr << "oshin-sim: " << error << "\n";
+    return 2;
+  }
+  Recorded r;
+  r.settings = oshin::sim::settings_from_config(*config);
+  r.offset_minutes = from->offset_minutes;
+  auto log = oshin::sim::read_core_log(*dir, error);
+  if (!log) {
+    std::cerr << "oshin-sim: " << error << "\n";
+    return 2;
+  }
+  auto night = oshin::sim::night_from_core_log(*log, from->at, to->at, r.settings, error);
+  if (!night) {
+    std::cerr << "oshin-sim: " << error << " (" << *from_text << " to " << *to_text << ")\n";
+    return 2;
+  }
+  r.night = std::move(*night);
+  // Time bands (staffing) are read in the window's own offset.
+  r.night.scenario.utc_offset_minutes = from->offset_minutes;
+  return r;
+}
 
 int run_command(int argc, char** argv) {
   const Args args =
@@ -264,13 +327,15 @@ int generate_command(int argc, char** argv) {
 }
 
 int staffing_command(int argc, char** argv) {
-  const Args args = parse_args(argc, argv, 2, {"--scenario", "--policy", "--seed"}, {"--json"});
+  const Args args = parse_args(
+      argc, argv, 2,
+      {"--scenario", "--policy", "--seed", "--data-dir", "--from", "--to", "--config"}, {"--json"});
   if (!args.error.empty()) {
     return usage_error(args.error, kStaffingUsage);
   }
   const auto file = args.get("--scenario");
-  if (!file) {
-    return usage_error("--scenario is required", kStaffingUsage);
+  if (file.has_value() == args.get("--data-dir").has_value()) {
+    return usage_error("one of --scenario and --data-dir is required", kStaffingUsage);
   }
   const std::string policy = args.get("--policy").value_or("rolling");
   if (policy != "closest-idle" && policy != "optimal" && policy != "rolling") {
@@ -281,13 +346,188 @@ int staffing_command(int argc, char** argv) {
   if (!seed) {
     return usage_error(error, kStaffingUsage);
   }
-  const auto scenario = load_scenario(*file);
-  if (!scenario) {
-    return 1;
+  std::optional<d::Scenario> scenario;
+  if (file) {
+    scenario = load_scenario(*file);
+    if (!scenario) {
+      return 1;
+    }
+  } else {
+    auto recorded = load_recorded(args, kStaffingUsage);
+    if (const int* code = std::get_if<int>(&recorded)) {
+      return *code;
+    }
+    scenario = std::move(std::get<Recorded>(recorded).night.scenario);
   }
   const auto rows =
       d::staffing(*scenario, policy, options_with_clock(*seed), d::default_staffing_bands());
   std::cout << (args.has("--json") ? d::staffing_to_json(rows) : d::staffing_table(rows));
+  return 0;
+}
+
+std::optional<std::vector<std::size_t>> parse_team_counts(const std::string& text) {
+  std::vector<std::size_t> counts;
+  std::size_t value = 0;
+  bool digits = false;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ',') {
+      if (!digits || value == 0) {
+        return std::nullopt;
+      }
+      counts.push_back(value);
+      value = 0;
+      digits = false;
+    } else if (text[i] >= '0' && text[i] <= '9' && value < 10000) {
+      value = value * 10 + static_cast<std::size_t>(text[i] - '0');
+      digits = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return counts;
+}
+
+boost::json::array figures_json(const std::vector<oshin::sim::UrgencyFigures>& figures) {
+  boost::json::array out;
+  for (const auto& f : figures) {
+    out.push_back(boost::json::object{{"urgency", d::urgency_name(f.urgency)},
+                                      {"requests", f.requests},
+                                      {"served", f.served},
+                                      {"meanMin", f.mean_min},
+                                      {"p50Min", f.p50_min},
+                                      {"p90Min", f.p90_min},
+                                      {"maxMin", f.max_min},
+                                      {"withinTarget", f.within_target}});
+  }
+  return out;
+}
+
+boost::json::array visits_json(const Recorded& r, const std::vector<d::TraceLine>& trace) {
+  boost::json::array out;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    const d::TraceLine& line = trace[i];
+    boost::json::object v{{"visit", r.night.visit_ids[i]}};
+    v["team"] = line.team ? boost::json::value(*line.team) : boost::json::value(nullptr);
+    if (line.arrived_at) {
+      v["arrivedAt"] = d::format_rfc3339(*line.arrived_at, r.offset_minutes);
+      v["responseMin"] = d::to_minutes(*line.arrived_at - r.night.scenario.requests[i].at);
+    } else {
+      v["arrivedAt"] = nullptr;
+      v["responseMin"] = nullptr;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// The offline reference on the recorded demand: the whole night known in advance (recorded time
+// on site, modelled drives, no answer delays), with `teams` teams made like replay_night's.
+d::SimulationResult hindsight_of(const oshin::sim::RecordedNight& night, std::size_t teams) {
+  d::Scenario scenario = night.scenario;
+  scenario.teams.clear();
+  const std::size_t recorded = night.scenario.teams.size();
+  for (std::size_t j = 0; j < teams && recorded > 0; ++j) {
+    d::ScenarioTeam t = night.scenario.teams[j % recorded];
+    if (j >= recorded) {
+      t.id += "+" + std::to_string(j / recorded);
+    }
+    scenario.teams.push_back(t);
+  }
+  return d::simulate(scenario, "hindsight", options_with_clock(1));
+}
+
+int replay_command(int argc, char** argv) {
+  const Args args =
+      parse_args(argc, argv, 2, {"--data-dir", "--from", "--to", "--policy", "--teams", "--config"},
+                 {"--json"});
+  if (!args.error.empty()) {
+    return usage_error(args.error, kReplayUsage);
+  }
+  const std::string policy = args.get("--policy").value_or("all");
+  std::vector<std::string> policies;
+  if (policy == "all") {
+    policies = {"closest-idle", "optimal", "rolling"};
+  } else if (policy == "closest-idle" || policy == "optimal" || policy == "rolling" ||
+             policy == "hindsight") {
+    policies = {policy};
+  } else {
+    return usage_error("unknown policy " + policy, kReplayUsage);
+  }
+  std::optional<std::vector<std::size_t>> counts;
+  if (const auto teams = args.get("--teams")) {
+    counts = parse_team_counts(*teams);
+    if (!counts) {
+      return usage_error("--teams must be positive integers separated by commas", kReplayUsage);
+    }
+  }
+  auto loaded = load_recorded(args, kReplayUsage);
+  if (const int* code = std::get_if<int>(&loaded)) {
+    return *code;
+  }
+  const Recorded& r = std::get<Recorded>(loaded);
+  const std::size_t recorded_teams = r.night.scenario.teams.size();
+  if (!counts) {
+    counts = std::vector<std::size_t>{recorded_teams};
+  }
+  if (recorded_teams == 0) {
+    std::cerr << "oshin-sim: no team was on shift in the window\n";
+    return 2;
+  }
+  struct Run {
+    std::string source;
+    std::size_t teams{0};
+    std::vector<d::TraceLine> trace;
+    d::Kpis kpis;
+  };
+  std::vector<Run> runs{{"recorded", recorded_teams, r.night.recorded,
+                         d::compute_kpis(r.night.scenario, "recorded", r.night.recorded)}};
+  for (const std::string& p : policies) {
+    for (const std::size_t n : *counts) {
+      d::SimulationResult result = p == "hindsight"
+                                       ? hindsight_of(r.night, n)
+                                       : oshin::sim::replay_night(r.night, p, n, r.settings);
+      runs.push_back({p, n, std::move(result.trace), std::move(result.kpis)});
+    }
+  }
+  if (args.has("--json")) {
+    boost::json::array out;
+    for (const Run& run : runs) {
+      out.push_back(boost::json::object{
+          {"source", run.source},
+          {"teams", run.teams},
+          {"serverPolicy", run.source == r.settings.server_policy},
+          {"urgencies", figures_json(oshin::sim::urgency_figures(r.night.scenario, run.trace))},
+          {"kpis", boost::json::parse(d::kpis_to_json(run.kpis))},
+          {"visits", visits_json(r, run.trace)}});
+    }
+    std::cout << boost::json::serialize(boost::json::object{
+                     {"from", d::format_rfc3339(r.night.from, r.offset_minutes)},
+                     {"to", d::format_rfc3339(r.night.to, r.offset_minutes)},
+                     {"serverPolicy", r.settings.server_policy},
+                     {"runs", std::move(out)}})
+              << "\n";
+    return 0;
+  }
+  std::printf("%-14s %5s %-7s %8s %6s %8s %8s %8s %8s %12s\n", "source", "teams", "urgency",
+              "requests", "served", "meanMin", "p50Min", "p90Min", "maxMin", "withinTarget");
+  for (const Run& run : runs) {
+    const std::string name = run.source + (run.source == r.settings.server_policy ? "*" : "");
+    for (const auto& f : oshin::sim::urgency_figures(r.night.scenario, run.trace)) {
+      std::printf("%-14s %5zu %-7s %8zu %6zu %8.1f %8.1f %8.1f %8.1f %12.3f\n", name.c_str(),
+                  run.teams, std::string(d::urgency_name(f.urgency)).c_str(), f.requests, f.served,
+                  f.mean_min, f.p50_min, f.p90_min, f.max_min, f.within_target);
+    }
+  }
+  std::printf("(* the server's policy; recorded = what the server actually did)\n\n");
+  std::vector<d::Kpis> columns;
+  for (const Run& run : runs) {
+    columns.push_back(run.kpis);
+    // "policy/teams", short enough for the table's columns.
+    columns.back().policy = (run.source == "closest-idle" ? std::string("closest") : run.source) +
+                            "/" + std::to_string(run.teams);
+  }
+  std::fflush(stdout);
+  std::cout << d::kpis_table(columns);
   return 0;
 }
 
@@ -302,6 +542,7 @@ constexpr Command kCommands[] = {
     {"compare", compare_command, kCompareUsage},
     {"generate", generate_command, kGenerateUsage},
     {"staffing", staffing_command, kStaffingUsage},
+    {"replay", replay_command, kReplayUsage},
 };
 
 int print_usage(std::ostream& out) {
