@@ -51,6 +51,7 @@ struct Row {
 const std::vector<Row>& policy() {
   static const std::vector<Row> rows = {
       {verb::get, "/v1/me", kEveryone},
+      {verb::get, "/v1/center", kEveryone},
       {verb::post, "/v1/stream-tickets", kEveryone},
       {verb::post, "/v1/organizations", kAdmin},
       {verb::get, "/v1/organizations", kAdmin},
