@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   command_line.config_file = config_path();
   std::string error;
   auto config = oshin::http::load_config(command_line, &error);
+  std::remove(config_path().c_str());  // libFuzzer ends with _Exit: no atexit clean-up
   if (config) {
     if (!oshin::http::validate_config(*config, nullptr)) {
       std::abort();

@@ -23,7 +23,7 @@ for target in "$@"; do
   if "$build/tests/fuzz/$target" "$work" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "$log" | sed 's/^/   /'
-    grep -E '^#[0-9]+ +DONE' "$log" | tail -n1 | sed 's/^/   /' || true
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n1 | sed 's/^/   /' || true
   else
     echo "!! $target failed; reproducer in $artifacts/, log $log:"
     grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -n 20
