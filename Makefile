@@ -5,7 +5,7 @@ BUILD_DIR := build/release
 SERVER := $(BUILD_DIR)/server/app/oshin-server
 CXX_SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build run test bench fmt fmt-check asan tsan clang clean
+.PHONY: all deps configure build run test bench fmt fmt-check asan tsan clang fuzz clean
 
 all: build
 
@@ -48,6 +48,14 @@ tsan: deps
 
 clang: deps
 	@cmake --preset clang >/dev/null && cmake --build --preset clang -j $(JOBS)
+
+## libFuzzer targets (clang 14, ASan+UBSan): each runs FUZZ_SECONDS on a copy of its seed corpus
+## (tests/fuzz/corpus/<target>/); fails on a crash. Short mode: make fuzz FUZZ_SECONDS=10.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_http_request fuzz_codec fuzz_stream_query fuzz_config
+fuzz: deps
+	@cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	@rm -rf build

@@ -25,19 +25,14 @@ using tcp = net::ip::tcp;
 
 constexpr std::size_t kMaxSeqDigits = 19;
 
-struct Query {
-  std::optional<std::string> since;
-  std::optional<std::string> ticket;
-};
+}  // namespace
 
-// The since and ticket parameters of an origin-form target (first occurrence wins, as in the
-// router); nullopt when the target does not parse.
-std::optional<Query> parse_query(std::string_view target) {
+std::optional<HandshakeQuery> parse_handshake_query(std::string_view target) {
   auto parsed = boost::urls::parse_origin_form(target);
   if (!parsed) {
     return std::nullopt;
   }
-  Query query;
+  HandshakeQuery query;
   if (parsed->has_query()) {
     for (auto param : parsed->params()) {
       if (param.key == "since" && !query.since) {
@@ -50,7 +45,6 @@ std::optional<Query> parse_query(std::string_view target) {
   return query;
 }
 
-// A non-negative decimal seq; nullopt for anything else (signs, spaces, overflow).
 std::optional<std::int64_t> parse_seq(std::string_view text) {
   if (text.empty() || text.size() > kMaxSeqDigits) {
     return std::nullopt;
@@ -68,8 +62,6 @@ std::optional<std::int64_t> parse_seq(std::string_view text) {
   return value;
 }
 
-}  // namespace
-
 StreamHandshake::StreamHandshake(beast::tcp_stream&& stream, http::Request req,
                                  std::shared_ptr<StreamState> state)
     : stream_(std::move(stream)), req_(std::move(req)), state_(std::move(state)) {}
@@ -78,7 +70,7 @@ void StreamHandshake::run() {
   if (state_->shutting_down.load()) {
     return reject(Errc::unavailable, "the server is shutting down");
   }
-  std::optional<Query> query = parse_query(req_.target());
+  std::optional<HandshakeQuery> query = parse_handshake_query(req_.target());
   if (!query) {
     return reject(Errc::invalid_argument, "malformed request target");
   }

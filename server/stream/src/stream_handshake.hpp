@@ -6,12 +6,26 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "oshin/common/errc.hpp"
 #include "oshin/http/router.hpp"
 #include "stream_state.hpp"
 
 namespace oshin::stream::detail {
+
+/// The stream's query parameters (first occurrence of each wins, as in the router).
+struct HandshakeQuery {
+  std::optional<std::string> since;
+  std::optional<std::string> ticket;
+};
+
+/// The since and ticket parameters of an origin-form target; nullopt when the target does not
+/// parse. Pure; any thread.
+std::optional<HandshakeQuery> parse_handshake_query(std::string_view target);
+
+/// A non-negative decimal seq; nullopt for anything else (signs, spaces, overflow). Pure.
+std::optional<std::int64_t> parse_seq(std::string_view text);
 
 /// The HTTP half of a stream upgrade: validates `?since=`, authenticates (bearer header, or a
 /// single-use `?ticket=` redeemed durably), then hands the connection to a WebSocketSession, or
