@@ -87,6 +87,7 @@ TEST(Delivery, SignedWebhookIsRetriedUntil2xxAcrossARestart) {
   Night night(dir.path(),
               json::object{{"webhooks", json::object{{"initialBackoffSeconds", 1},
                                                      {"maxBackoffSeconds", 1},
+                                                     {"allowPrivateAddresses", true},
                                                      {"timeoutSeconds", 5}}}},
               {{"station", receiver.url()}});
   receiver.set_secret(night.webhook_secret("station"));

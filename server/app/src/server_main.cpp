@@ -190,6 +190,7 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   if (config.webhooks().has_timeout_seconds()) {
     webhook_options.request_timeout = std::chrono::seconds(config.webhooks().timeout_seconds());
   }
+  webhook_options.allow_private_addresses = config.webhooks().allow_private_addresses();
   VisitService* visits_ptr = nullptr;
   webhook_options.on_delivered = [&visits_ptr](const std::string& id) {
     if (visits_ptr != nullptr) {

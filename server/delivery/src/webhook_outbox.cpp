@@ -348,7 +348,8 @@ class WebhookOutbox::Impl : public std::enable_shared_from_this<Impl> {
       }
     };
     e.request = std::make_shared<WebhookRequest>(strand_, tls_, e.url, std::move(req),
-                                                 options_.request_timeout, std::move(done));
+                                                 options_.request_timeout, std::move(done),
+                                                 options_.allow_private_addresses);
     e.state = State::sending;
     // The local reference keeps the request alive even if it completes inside run().
     std::shared_ptr<WebhookRequest> request = e.request;

@@ -7,6 +7,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <utility>
+#include <vector>
 
 namespace oshin::delivery::detail {
 namespace {
@@ -20,12 +21,14 @@ constexpr std::uint32_t kMaxResponseHeaderBytes = 8 * 1024;
 }  // namespace
 
 WebhookRequest::WebhookRequest(Strand strand, net::ssl::context& tls, WebhookUrl url,
-                               Request request, std::chrono::milliseconds timeout, Handler done)
+                               Request request, std::chrono::milliseconds timeout, Handler done,
+                               bool allow_private)
     : strand_(std::move(strand)),
       tls_(tls),
       url_(std::move(url)),
       request_(std::move(request)),
       timeout_(timeout),
+      allow_private_(allow_private),
       done_(std::move(done)),
       resolver_(strand_),
       deadline_(strand_),
@@ -72,6 +75,16 @@ void WebhookRequest::on_resolve(error_code ec, const tcp::resolver::results_type
   if (ec) {
     return fail(ec, "resolve");
   }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : results) {
+    if (allow_private_ || is_public_address(entry.endpoint().address())) {
+      endpoints.push_back(entry.endpoint());
+    }
+  }
+  if (endpoints.empty()) {
+    return finish(
+        {0, "refused: the host resolves only to loopback, private or reserved addresses"});
+  }
   try {
     if (url_.tls) {
       secure_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(strand_, tls_);
@@ -90,7 +103,7 @@ void WebhookRequest::on_resolve(error_code ec, const tcp::resolver::results_type
       }
     }
     lowest_layer().async_connect(
-        results, [self = shared_from_this()](error_code connect_ec, const tcp::endpoint&) {
+        endpoints, [self = shared_from_this()](error_code connect_ec, const tcp::endpoint&) {
           self->on_connect(connect_ec);
         });
   } catch (const std::exception&) {

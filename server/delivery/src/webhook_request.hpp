@@ -42,8 +42,10 @@ class WebhookRequest : public std::enable_shared_from_this<WebhookRequest> {
   using Handler = std::function<void(AttemptOutcome)>;
 
   /// `tls` must outlive the request and is used only for https URLs.
+  /// Unless `allow_private`, addresses that are not public (is_public_address) are never
+  /// connected to: a URL resolving only to such addresses fails the attempt.
   WebhookRequest(Strand strand, boost::asio::ssl::context& tls, WebhookUrl url, Request request,
-                 std::chrono::milliseconds timeout, Handler done);
+                 std::chrono::milliseconds timeout, Handler done, bool allow_private = false);
 
   /// Starts the attempt. Strand only.
   void run();
@@ -70,6 +72,7 @@ class WebhookRequest : public std::enable_shared_from_this<WebhookRequest> {
   WebhookUrl url_;
   Request request_;
   std::chrono::milliseconds timeout_;
+  bool allow_private_ = false;
   Handler done_;
   tcp::resolver resolver_;
   boost::asio::steady_timer deadline_;

@@ -67,6 +67,35 @@ std::string WebhookUrl::redacted() const {
   return out;
 }
 
+bool is_public_address(const boost::asio::ip::address& address) {
+  if (address.is_v6()) {
+    const auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) {
+      return is_public_address(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6));
+    }
+    const auto bytes = v6.to_bytes();
+    if (v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || v6.is_link_local() ||
+        v6.is_site_local() || (bytes[0] & 0xfe) == 0xfc) {  // fc00::/7 unique local
+      return false;
+    }
+    return true;
+  }
+  const auto b = address.to_v4().to_bytes();
+  auto in = [&b](unsigned a0, unsigned a1_from, unsigned a1_to) {
+    return b[0] == a0 && b[1] >= a1_from && b[1] <= a1_to;
+  };
+  return !(b[0] == 0 ||                                // 0.0.0.0/8 "this network"
+           b[0] == 10 ||                               // 10/8 private
+           b[0] == 127 ||                              // loopback
+           in(100, 64, 127) ||                         // 100.64/10 carrier-grade NAT
+           in(169, 254, 254) ||                        // link-local (cloud metadata lives here)
+           in(172, 16, 31) ||                          // 172.16/12 private
+           in(192, 168, 168) ||                        // 192.168/16 private
+           (b[0] == 192 && b[1] == 0 && b[2] == 0) ||  // 192.0.0/24 protocol assignments
+           in(198, 18, 19) ||                          // benchmarking
+           b[0] >= 224);                               // multicast, reserved, broadcast
+}
+
 Result<WebhookUrl> parse_webhook_url(std::string_view url) {
   if (url.empty() || url.size() > kMaxUrlBytes ||
       !std::all_of(url.begin(), url.end(), is_url_char)) {

@@ -148,6 +148,7 @@ class Events {
 
 WebhookOutboxOptions fast_options() {
   WebhookOutboxOptions o;
+  o.allow_private_addresses = true;  // the test receivers listen on 127.0.0.1
   o.initial_backoff = 20ms;
   o.max_backoff = 1s;
   o.request_timeout = 5s;
@@ -480,6 +481,27 @@ TEST(WebhookOutbox, RetriesUntilTheReceiverAnswers2xx) {
   EXPECT_EQ(stored->secret(), "");  // not kept once delivered
   EXPECT_EQ(rig.outbox->pending_count(), 0U);
   EXPECT_FALSE(rig.outbox->next_attempt_at("wh-1").has_value());
+}
+
+TEST(WebhookOutbox, PrivateAddressesAreNeverContactedUnlessAllowed) {
+  Rig rig;
+  TestReceiver receiver(std::string(kSecret), rig.now_unix(),
+                        [](std::size_t, const ReceivedRequest&) { return Reply{204}; });
+  receiver.listen();
+  WebhookOutboxOptions guarded = fast_options();
+  guarded.allow_private_addresses = false;
+  rig.make_outbox(guarded);
+  rig.add_and_start({rig.delivery("wh-ssrf", receiver.url())});
+  // Each attempt is refused before connecting and retried; the receiver never sees a request.
+  ASSERT_TRUE(rig.events.wait_retries(2));
+  EXPECT_TRUE(receiver.requests().empty());
+  const std::vector<Retry> retries = rig.events.retries();
+  EXPECT_EQ(retries[0].report.last_status, 0);
+  EXPECT_NE(retries[0].report.last_error.find("private"), std::string::npos)
+      << retries[0].report.last_error;
+  std::optional<v1::WebhookDelivery> stored = rig.stored("wh-ssrf");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored->has_delivered_at());
 }
 
 TEST(WebhookOutbox, RetriesWhileTheReceiverIsDownThenDelivers) {

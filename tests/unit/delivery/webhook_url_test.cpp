@@ -71,3 +71,38 @@ TEST(WebhookUrl, RejectsWhatIsNotAPlainHttpUrl) {
 
 }  // namespace
 }  // namespace oshin::delivery
+
+namespace oshin::delivery {
+namespace {
+
+TEST(WebhookUrl, OnlyPublicAddressesArePublic) {
+  for (const char* a : {"8.8.8.8", "1.1.1.1", "203.0.113.7", "172.32.0.1", "100.128.0.1",
+                        "2001:4860:4860::8888", "::ffff:8.8.8.8"}) {
+    EXPECT_TRUE(is_public_address(boost::asio::ip::make_address(a))) << a;
+  }
+  for (const char* a : {"127.0.0.1",
+                        "127.1.2.3",
+                        "10.0.0.1",
+                        "172.16.0.1",
+                        "172.31.255.255",
+                        "192.168.1.1",
+                        "169.254.169.254",
+                        "100.64.0.1",
+                        "0.0.0.0",
+                        "224.0.0.1",
+                        "255.255.255.255",
+                        "198.18.0.1",
+                        "::1",
+                        "::",
+                        "fe80::1",
+                        "fc00::1",
+                        "fd12:3456::1",
+                        "ff02::1",
+                        "::ffff:127.0.0.1",
+                        "::ffff:10.1.2.3"}) {
+    EXPECT_FALSE(is_public_address(boost::asio::ip::make_address(a))) << a;
+  }
+}
+
+}  // namespace
+}  // namespace oshin::delivery

@@ -46,6 +46,10 @@ struct WebhookOutboxOptions {
   /// amount derived from the delivery id and attempt number: deterministic, yet deliveries that
   /// failed together do not retry in lockstep. 0 disables jitter.
   double jitter = 0.2;
+  /// Send to loopback, private and link-local addresses too. Off by default: a webhook URL is set
+  /// by an ADMIN for an outside organization and must not reach the center's own network (SSRF).
+  /// Tests with a receiver on 127.0.0.1 turn it on.
+  bool allow_private_addresses = false;
   /// PEM file of CA certificates for https peers; empty means the system's default paths.
   std::string ca_file;
   /// Called on the outbox's strand after a delivery got a 2xx and was recorded (or the record

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,5 +29,11 @@ struct WebhookUrl {
 /// bytes, and URLs over 2048 bytes, with Errc::invalid_argument. A fragment is dropped. Pure;
 /// any thread may call it; never asserts on untrusted input.
 Result<WebhookUrl> parse_webhook_url(std::string_view url);
+
+/// Whether a webhook may be sent to `address`: false for loopback, private (RFC 1918, IPv6 ULA),
+/// link-local, carrier-grade NAT, unspecified, multicast and reserved ranges, also when written
+/// as IPv4-mapped IPv6. Keeps an organization's webhook from reaching the center's own network
+/// (SSRF) unless the operator allows private addresses. Any thread.
+bool is_public_address(const boost::asio::ip::address& address);
 
 }  // namespace oshin::delivery
