@@ -344,17 +344,7 @@ namespace dp = oshin::dispatcher;
 
 /// The dispatcher's travel model with the configured parameters (same as VisitService's core).
 std::shared_ptr<const dp::TravelModel> travel_model(const v1::ServerConfig& config) {
-  dp::TravelParams tp;
-  if (config.travel().has_circuity()) {
-    tp.circuity = config.travel().circuity();
-  }
-  if (config.travel().has_speed_kmh()) {
-    tp.speed_kmh = config.travel().speed_kmh();
-  }
-  if (config.travel().has_fixed_minutes()) {
-    tp.fixed_minutes = config.travel().fixed_minutes();
-  }
-  return std::make_shared<dp::HaversineTravelModel>(tp);
+  return std::make_shared<dp::HaversineTravelModel>(travel_params(config));
 }
 
 /// Later visits decide which visit was a team's last; shifts last at most 48 hours.

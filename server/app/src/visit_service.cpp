@@ -203,14 +203,8 @@ VisitService::VisitService(boost::asio::io_context& ioc, storage::Store& store, 
 
 VisitService::~VisitService() = default;
 
-namespace {
-
-std::unique_ptr<dp::Dispatcher> make_core(const v1::ServerConfig& config) {
-  dp::DispatcherConfig dc;
-  dc.center = dp::LatLon{config.center().location().lat(), config.center().location().lon()};
-  dc.service_radius_km = config.service_radius_km();
-  dc.offer_timeout = std::chrono::seconds(config.offer_timeout_seconds());
-  dp::TravelParams tp;
+dispatcher::TravelParams travel_params(const v1::ServerConfig& config) {
+  dispatcher::TravelParams tp;
   if (config.travel().has_circuity()) {
     tp.circuity = config.travel().circuity();
   }
@@ -220,6 +214,17 @@ std::unique_ptr<dp::Dispatcher> make_core(const v1::ServerConfig& config) {
   if (config.travel().has_fixed_minutes()) {
     tp.fixed_minutes = config.travel().fixed_minutes();
   }
+  return tp;
+}
+
+namespace {
+
+std::unique_ptr<dp::Dispatcher> make_core(const v1::ServerConfig& config) {
+  dp::DispatcherConfig dc;
+  dc.center = dp::LatLon{config.center().location().lat(), config.center().location().lon()};
+  dc.service_radius_km = config.service_radius_km();
+  dc.offer_timeout = std::chrono::seconds(config.offer_timeout_seconds());
+  dp::TravelParams tp = travel_params(config);
   auto kind = dp::parse_policy_kind(config.has_dispatch_policy() ? config.dispatch_policy()
                                                                  : std::string("rolling"));
   return std::make_unique<dp::Dispatcher>(dc, std::make_shared<dp::HaversineTravelModel>(tp),

@@ -30,6 +30,10 @@ class WebhookOutbox;
 
 namespace oshin::app {
 
+/// The travel model's parameters from the config (the dispatcher's defaults where unset). The
+/// scheduling core and the payroll report's return legs use the same ones.
+dispatcher::TravelParams travel_params(const v1::ServerConfig& config);
+
 /// Filters of GET /v1/visits.
 struct VisitFilter {
   std::optional<v1::Visit::Status> status;
