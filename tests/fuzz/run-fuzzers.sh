@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target for FUZZ_SECONDS on a copy of its seed corpus (the repo's corpus is
-# never written). Fails on the first crash, leak, timeout or OOM; the reproducer is left in
+# Runs each libFuzzer target (built in build/asan-ubsan, `make fuzz`) for FUZZ_SECONDS on a copy
+# of its seed corpus (the repo's corpus is never written). Fails on the first crash, leak, timeout or OOM; the reproducer is left in
 # build/fuzz/artifacts/<target>/ and the log in build/fuzz/logs/<target>.log.
 # Usage: tests/fuzz/run-fuzzers.sh SECONDS TARGET...
 set -euo pipefail
@@ -8,6 +8,7 @@ seconds="$1"
 shift
 src=tests/fuzz
 build=build/fuzz
+bin=build/asan-ubsan/tests/fuzz
 status=0
 for target in "$@"; do
   work="$build/corpus/$target"
@@ -20,7 +21,7 @@ for target in "$@"; do
     dict=("-dict=$src/$target.dict")
   fi
   echo "== $target: ${seconds}s on $work"
-  if "$build/tests/fuzz/$target" "$work" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
+  if "$bin/$target" "$work" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "$log" | sed 's/^/   /'
     grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n1 | sed 's/^/   /' || true
