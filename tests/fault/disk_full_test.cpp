@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -263,7 +264,14 @@ void run_disk_full(bool allow_tmpfs) {
   std::cout << "[disk-full] mode=" << (tmpfs ? "tmpfs" : "shim") << " writes=" << answers.size()
             << " acknowledged_before=" << accepted[Phase::before]
             << " refused_while_full=" << refused[Phase::full]
-            << " acknowledged_while_full=" << accepted[Phase::full]
+            << " acknowledged_sent_while_full=" << accepted[Phase::full]
+            << " (in flight when space returned: "
+            << std::count_if(answers.begin(), answers.end(),
+                             [](const Answer& a) {
+                               return a.status == 201 && a.phase == Phase::full &&
+                                      a.answered != Phase::full;
+                             })
+            << ")"
             << " acknowledged_after_space_returned=" << accepted[Phase::freed]
             << " ready_while_full=" << ready_while_full.status << " ballast_bytes=" << ballast_bytes
             << " shim_faults=" << count_lines(count) << std::endl;

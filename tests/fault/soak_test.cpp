@@ -83,10 +83,12 @@ TEST(Soak, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
             << " (repeat with OSHIN_SOAK_SEED=" << seed << ")" << std::endl;
 
   TempDir dir;
-  // Rate limits off: the clients are deliberately faster than any one person.
+  // Rate limits off: the clients are deliberately faster than any one person. Offers do not
+  // expire during the run (the longest timeout), so the final state is still when it is read.
   Night night(
       dir.path(),
       {{"serviceHours", {{"always", true}}},
+       {"offerTimeoutSeconds", 3600},
        {"limits", {{"requestsPerSecondPerAddress", 0}, {"requestsPerSecondPerAccount", 0}}}});
   std::vector<std::string> patients;
   for (int i = 0; i < 3; ++i) {
@@ -279,7 +281,9 @@ TEST(Soak, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
     EXPECT_LE(list.size(), 1u) << doctor << ": " << offers.body;
     for (const auto& o : list) {
       auto it = offered.find(str(o.at("id")));
-      ASSERT_NE(it, offered.end()) << "offer " << o.at("id") << " has no OFFERED visit";
+      ASSERT_NE(it, offered.end())
+          << "offer " << o.at("id") << " has no OFFERED visit: " << o
+          << "\nthe visit: " << night.get("staff1", "/v1/visits/" + str(o.at("visitId"))).body;
       EXPECT_EQ(it->second, str(o.at("visitId")));
     }
   }
