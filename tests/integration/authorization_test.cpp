@@ -1,13 +1,14 @@
 // Authorization from one policy table: every role (and no token, a bad token, a disabled
-// account) against every endpoint; reach to one patient and visit from inside and outside its
-// care relationship; which accounts each stream event reaches; and one audit entry per
-// patient-data access. Deny by default means every cell not allowed below is refused.
+// account, an expired session) against every endpoint; reach to one patient and visit from inside
+// and outside its care relationship; which accounts each stream event reaches; and one audit entry
+// per patient-data access. Deny by default means every cell not allowed below is refused.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "night.hpp"
@@ -110,6 +111,31 @@ TEST(Authorization, EveryRoleOnEveryEndpointFollowsThePolicyTable) {
   ASSERT_FALSE(leaver_token.empty());
   auto disabled = night.post_empty("admin", "/v1/users/" + str(made.json().at("id")) + "/disable");
   ASSERT_EQ(disabled.status, 200u) << disabled.body;
+  // An expired session: a login while sessions last 3 s, then sessions are back to their
+  // defaults (the expiry is the session's own, not the config's), and the token has run out.
+  night.restart_with_config(
+      {{"sessions", {{"idleTimeoutSeconds", 1800}, {"absoluteTimeoutSeconds", 3}}}});
+  std::string expired_token = login(night.port(), "nurse2", "nurse2-test-password");
+  ASSERT_FALSE(expired_token.empty());
+  EXPECT_EQ(http_call(night.port(), verb::get, "/v1/me", {}, expired_token).status, 200u)
+      << "the short session should still be valid right after login";
+  night.restart_with_config(
+      {{"sessions", {{"idleTimeoutSeconds", 1800}, {"absoluteTimeoutSeconds", 43200}}}});
+  {
+    // Wait for the expiry itself (deadline 30 s), checking with the token every 50 ms (paced so
+    // the polls stay far below the rate limits the matrix must not meet).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    unsigned status = 200;
+    while (status == 200 && std::chrono::steady_clock::now() < until) {
+      status = http_call(night.port(), verb::get, "/v1/me", {}, expired_token).status;
+      if (status == 200) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    ASSERT_EQ(status, 401u) << "the 3 s session did not expire within 30 s";
+  }
+  // The other identities' sessions (12 h) are untouched by the restarts.
+  ASSERT_EQ(night.get("nurse1", "/v1/me").status, 200u);
 
   int cells = 0;
   for (const Row& row : policy()) {
@@ -126,19 +152,21 @@ TEST(Authorization, EveryRoleOnEveryEndpointFollowsThePolicyTable) {
         EXPECT_EQ(r.error_code(), "PERMISSION_DENIED") << who << " " << row.target;
       }
     }
-    for (const std::string& token : {std::string(), std::string("not-a-token"), leaver_token}) {
+    for (const std::string& token :
+         {std::string(), std::string("not-a-token"), leaver_token, expired_token}) {
       auto r = http_call(night.port(), row.method, row.target, body, token);
       ++cells;
       EXPECT_EQ(r.status, 401u) << "token '" << token.substr(0, 6) << "' " << row.target;
       EXPECT_EQ(r.error_code(), "UNAUTHENTICATED") << row.target;
     }
   }
-  EXPECT_EQ(cells, static_cast<int>(policy().size() * (identities().size() + 3)));
-  // The stream: any signed-in role may open it; no token, a bad one or a disabled account not.
+  EXPECT_EQ(cells, static_cast<int>(policy().size() * (identities().size() + 4)));
+  // The stream: any signed-in role may open it; no token, a bad one, a disabled account or an
+  // expired session not.
   for (const auto& [who, role] : identities()) {
     EXPECT_TRUE(StreamClient::connect(night.port(), night.token(who))) << who;
   }
-  for (const std::string& token : {std::string("not-a-token"), leaver_token}) {
+  for (const std::string& token : {std::string("not-a-token"), leaver_token, expired_token}) {
     unsigned status = 0;
     EXPECT_FALSE(StreamClient::connect(night.port(), token, {}, &status));
     EXPECT_EQ(status, 401u);

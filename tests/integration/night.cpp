@@ -26,8 +26,9 @@ std::string iso(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 Night::Night(const std::filesystem::path& dir, json::object config,
-             std::map<std::string, std::string> webhook_urls)
-    : dir_(dir), webhook_urls_(std::move(webhook_urls)) {
+             std::map<std::string, std::string> webhook_urls,
+             std::map<std::string, std::string> server_env)
+    : dir_(dir), webhook_urls_(std::move(webhook_urls)), server_env_(std::move(server_env)) {
   if (!config.contains("serviceHours")) {
     config["serviceHours"] = json::object{{"always", true}};
   }
@@ -52,6 +53,7 @@ void Night::restart_with_config(const json::object& changes) {
 void Night::start() {
   ServerProcess::Options o;
   o.args = {"--config", config_path_.string(), "--listen", "127.0.0.1:0"};
+  o.env = server_env_;
   server_.process = std::make_unique<ServerProcess>(o);
   auto port = server_.process->wait_listening();
   if (!port) {

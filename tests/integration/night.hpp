@@ -18,8 +18,10 @@ class Night {
   /// Starts a server in `dir` with a config file made of `config` (serviceHours.always=true by
   /// default) and sets everything up. `webhook_urls` gives organizations (by key: "station",
   /// "office", "clinic", ...) a webhookUrl; their secrets are then in webhook_secret().
+  /// `server_env` is added to the server's environment (e.g. an LD_PRELOAD fault shim).
   explicit Night(const std::filesystem::path& dir, boost::json::object config = {},
-                 std::map<std::string, std::string> webhook_urls = {});
+                 std::map<std::string, std::string> webhook_urls = {},
+                 std::map<std::string, std::string> server_env = {});
 
   /// Restarts the server on the same data dir (after kill -9 or SIGTERM), keeping the config.
   void restart_after_kill();
@@ -29,6 +31,8 @@ class Night {
   void start_server() { start(); }
   /// Stops the server (SIGTERM), sets the given top-level config keys and starts it again.
   void restart_with_config(const boost::json::object& changes);
+  /// The environment added for the next start (start_server, restart_*).
+  void set_server_env(std::map<std::string, std::string> env) { server_env_ = std::move(env); }
 
   unsigned short port() const { return server_.port; }
   ServerProcess& process() { return *server_.process; }
@@ -67,6 +71,7 @@ class Night {
   std::filesystem::path config_path_;
   boost::json::object config_;
   std::map<std::string, std::string> webhook_urls_;
+  std::map<std::string, std::string> server_env_;
   std::map<std::string, std::string> webhook_secrets_;
   RunningServer server_;
   std::map<std::string, std::string> tokens_;
