@@ -32,21 +32,66 @@ function showLogin() {
   stopStream();
   user = null;
   header();
+  // The code field appears only when the server asks for it (TOTP_REQUIRED).
+  const totpField = field('totp', h('input', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6' }), 'totp');
+  totpField.hidden = true;
   const f = form([
     field('username', h('input', { autocomplete: 'username', autocapitalize: 'none' }), 'username'),
     field('password', h('input', { type: 'password', autocomplete: 'current-password' }), 'password'),
-    field('totp', h('input', { inputmode: 'numeric', autocomplete: 'one-time-code' }), 'totp'),
+    totpField,
   ], 'signIn', async (fm) => {
     const body = { username: val(fm, 'username'), password: fm.elements.namedItem('password').value };
-    if (val(fm, 'totp')) body.totp = val(fm, 'totp');
-    const r = await api.post('/v1/login', body);
+    if (!totpField.hidden && val(fm, 'totp')) body.totp = val(fm, 'totp');
+    let r;
+    try {
+      r = await api.post('/v1/login', body);
+    } catch (err) {
+      if (err.code === 'TOTP_REQUIRED') {
+        totpField.hidden = false;
+        err.field = 'totp';
+      }
+      throw err;
+    }
     api.setToken(r.token);
     user = r.user;
-    startApp();
+    if (r.totpEnrolmentRequired) {
+      sessionStorage.setItem('oshin.totpEnrol', '1');
+      showTotpEnrolment();
+    } else {
+      startApp();
+    }
   });
   f.id = 'login-form';
   root.replaceChildren(h('div', { class: 'card' }, h('h2', {}, t('login')), f));
   f.querySelector('input').focus();
+}
+
+/** A session that may only enrol TOTP: create a key, show it once, confirm a code. */
+function showTotpEnrolment() {
+  stopStream();
+  header();
+  const keyBox = h('div', { id: 'totp-key' });
+  const confirm = form([
+    field('totp', h('input', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6' }), 'code'),
+  ], 'totpConfirm', async (fm) => {
+    user = await api.post('/v1/me/totp/confirm', { code: val(fm, 'code') });
+    sessionStorage.removeItem('oshin.totpEnrol');
+    startApp();
+  });
+  confirm.id = 'totp-confirm-form';
+  confirm.hidden = true;
+  const start = form([], 'totpStart', async () => {
+    const e = await api.post('/v1/me/totp');
+    keyBox.replaceChildren(
+      h('p', {}, t('totpSecret') + ': ', h('code', { id: 'totp-secret' }, e.secret)),
+      h('p', {}, h('a', { href: e.otpauthUri }, t('totpLink'))));
+    start.hidden = true;
+    confirm.hidden = false;
+    confirm.querySelector('input').focus();
+  });
+  start.id = 'totp-start-form';
+  root.replaceChildren(h('div', { class: 'card' }, h('h2', {}, t('totpSetup')),
+    h('p', { class: 'notice' }, t('totpSetupHelp')), start, keyBox, confirm));
 }
 
 function stopStream() {
@@ -95,17 +140,20 @@ langButton.addEventListener('click', () => {
   setLang(lang() === 'ja' ? 'en' : 'ja');
   header();
   if (user && view) view.render();
+  else if (user && sessionStorage.getItem('oshin.totpEnrol')) showTotpEnrolment();
   else showLogin();
 });
 
 logoutButton.addEventListener('click', async () => {
   try { await api.post('/v1/logout'); } catch { /* the token is dropped either way */ }
   api.setToken('');
+  sessionStorage.removeItem('oshin.totpEnrol');
   showLogin();
 });
 
 api.whenUnauthenticated(() => {
   api.setToken('');
+  sessionStorage.removeItem('oshin.totpEnrol');
   showLogin();
 });
 
@@ -114,7 +162,8 @@ async function boot() {
   if (api.hasToken()) {
     try {
       user = await api.get('/v1/me');
-      startApp();
+      if (sessionStorage.getItem('oshin.totpEnrol') && !user.totpEnabled) showTotpEnrolment();
+      else startApp();
       return;
     } catch {
       api.setToken('');

@@ -2,7 +2,9 @@
 const dict = {
   ja: {
     appTitle: 'oshin 夜間往診', switchLang: 'English', logout: 'ログアウト', offline: 'オフライン — 再接続中',
-    login: 'ログイン', username: 'ユーザー名', password: 'パスワード', totp: '確認コード（設定時のみ）',
+    login: 'ログイン', username: 'ユーザー名', password: 'パスワード', totp: '確認コード（6桁）',
+    totpSetup: '2段階認証の設定', totpSetupHelp: '認証アプリ（Google Authenticator など）にこの鍵を登録し、表示された6桁のコードを入力してください。この鍵は一度しか表示されません。',
+    totpSecret: '鍵', totpLink: '認証アプリで開く', totpConfirm: '設定を完了する', totpStart: '鍵を発行する',
     signIn: 'ログイン', loading: '読み込み中…', unavailable: 'この機能はまだ利用できません（サーバーが未対応です）。',
     saved: '保存しました', none: 'ありません', refresh: '更新', error: 'エラー',
     // requester
@@ -53,7 +55,9 @@ const dict = {
   },
   en: {
     appTitle: 'oshin night house calls', switchLang: '日本語', logout: 'Log out', offline: 'Offline — reconnecting',
-    login: 'Log in', username: 'Username', password: 'Password', totp: 'Code (when enabled)',
+    login: 'Log in', username: 'Username', password: 'Password', totp: 'Code (6 digits)',
+    totpSetup: 'Set up two-step sign-in', totpSetupHelp: 'Add this key to an authenticator app (Google Authenticator or similar) and enter the 6-digit code it shows. The key is shown only once.',
+    totpSecret: 'Key', totpLink: 'Open in the authenticator app', totpConfirm: 'Finish set-up', totpStart: 'Create a key',
     signIn: 'Log in', loading: 'Loading…', unavailable: 'Not available yet (the server does not offer it).',
     saved: 'Saved', none: 'None', refresh: 'Refresh', error: 'Error',
     tabRequests: 'My requests', tabNewRequest: 'Request a visit', tabPatients: 'My patients', tabInbox: 'Inbox',

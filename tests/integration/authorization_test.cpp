@@ -59,6 +59,7 @@ const std::vector<Row>& policy() {
       {verb::post, "/v1/users", kAdmin},
       {verb::get, "/v1/users", kAdmin},
       {verb::post, "/v1/users/usr_unknown/disable", kAdmin},
+      {verb::post, "/v1/users/usr_unknown/totp/reset", kAdmin},
       {verb::get, "/v1/audit", kAdmin},
       {verb::get, "/v1/audit/verify", kAdmin},
       {verb::post, "/v1/patients", kRequesters},

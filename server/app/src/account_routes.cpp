@@ -1,3 +1,4 @@
+#include <google/protobuf/empty.pb.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "oshin/app/routes.hpp"
@@ -51,7 +52,11 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
                  respond(http::make_error_response(ctx->request, err));
                  return;
                }
-               accounts.login(req.username(), req.password(), ctx->request_id,
+               std::optional<std::string> totp;
+               if (req.has_totp()) {
+                 totp = req.totp();
+               }
+               accounts.login(req.username(), req.password(), std::move(totp), ctx->request_id,
                               [ctx, respond](Outcome<LoginResult> r) {
                                 if (!r) {
                                   respond(failure_response(ctx->request, r.error()));
@@ -62,11 +67,15 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
                                 *out.mutable_expires_at() =
                                     TimeUtil::MillisecondsToTimestamp(to_unix_ms(r->expires_at));
                                 *out.mutable_user() = r->user;
+                                out.set_totp_enrolment_required(r->totp_enrolment_required);
                                 respond(http::make_response(ctx->request, bh::status::ok, out));
                               });
              });
 
-  router.add(bh::verb::post, "/v1/logout", http::Access::roles_of(RoleSet::all()),
+  // A session that may only enrol TOTP still logs out, reads itself and enrols.
+  const auto enrolling = http::Access::enrolment(RoleSet::all());
+
+  router.add(bh::verb::post, "/v1/logout", enrolling,
              [&accounts](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
                accounts.logout(*ctx->principal, ctx->request_id, [ctx, respond](Outcome<void> r) {
                  if (!r) {
@@ -77,7 +86,7 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
                });
              });
 
-  router.add(bh::verb::get, "/v1/me", http::Access::roles_of(RoleSet::all()),
+  router.add(bh::verb::get, "/v1/me", enrolling,
              [&accounts](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
                auto me = accounts.me(*ctx->principal);
                if (!me) {
@@ -87,7 +96,57 @@ void add_account_routes(http::Router& router, AccountService& accounts, Idempote
                respond(http::make_response(ctx->request, bh::status::ok, *me));
              });
 
+  // Not a `creating` route: an idempotency record would store the secret in its response body.
+  router.add(bh::verb::post, "/v1/me/totp", enrolling,
+             [&accounts](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+               google::protobuf::Empty req;
+               http::ApiError err;
+               if (!http::decode_body(ctx->request, req, &err)) {
+                 respond(http::make_error_response(ctx->request, err));
+                 return;
+               }
+               accounts.start_totp(
+                   *ctx->principal, ctx->request_id, [ctx, respond](Outcome<v1::TotpEnrollment> r) {
+                     if (!r) {
+                       respond(failure_response(ctx->request, r.error()));
+                       return;
+                     }
+                     respond(http::make_response(ctx->request, bh::status::created, *r));
+                   });
+             });
+
+  router.add(bh::verb::post, "/v1/me/totp/confirm", enrolling,
+             [&accounts](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+               v1::ConfirmTotpRequest req;
+               http::ApiError err;
+               if (!http::decode_body(ctx->request, req, &err)) {
+                 respond(http::make_error_response(ctx->request, err));
+                 return;
+               }
+               accounts.confirm_totp(
+                   *ctx->principal, req.code(), ctx->request_id,
+                   [ctx, respond](Outcome<v1::User> r) {
+                     if (!r) {
+                       respond(failure_response(ctx->request, r.error()));
+                       return;
+                     }
+                     respond(http::make_response(ctx->request, bh::status::ok, *r));
+                   });
+             });
+
   const auto admin = http::Access::roles_of({Role::admin});
+
+  router.add(bh::verb::post, "/v1/users/{id}/totp/reset", admin,
+             [&accounts](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+               accounts.reset_totp(*ctx->principal, ctx->param("id"), ctx->request_id,
+                                   [ctx, respond](Outcome<v1::User> r) {
+                                     if (!r) {
+                                       respond(failure_response(ctx->request, r.error()));
+                                       return;
+                                     }
+                                     respond(http::make_response(ctx->request, bh::status::ok, *r));
+                                   });
+             });
 
   router.add(bh::verb::post, "/v1/organizations", admin,
              creating<v1::CreateOrganizationRequest, v1::Organization>(

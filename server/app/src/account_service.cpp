@@ -10,6 +10,7 @@
 
 #include "oshin/app/records.hpp"
 #include "oshin/app/token.hpp"
+#include "oshin/app/totp.hpp"
 
 namespace oshin::app {
 namespace {
@@ -165,12 +166,14 @@ void AccountService::record_failed_login(const std::string& key, SystemTime now)
   failed_logins_[key].push_back(now);
 }
 
-void AccountService::login(std::string username, std::string password, std::string request_id,
+void AccountService::login(std::string username, std::string password,
+                           std::optional<std::string> totp, std::string request_id,
                            Done<LoginResult> done) {
   SystemTime now = clock_.now();
   std::string key = lowercase(username);
   AuditContext actx{"", "", request_id, now};
-  if (username.empty() || username.size() > 256 || password.size() > 1024) {
+  if (username.empty() || username.size() > 256 || password.size() > 1024 ||
+      (totp && totp->size() > 64)) {
     done(fail(Errc::invalid_credentials));
     return;
   }
@@ -195,18 +198,18 @@ void AccountService::login(std::string username, std::string password, std::stri
     }
   }
   // Verification takes tens of milliseconds of CPU and 19 MiB: never on an I/O thread.
-  boost::asio::post(
-      crypto_, [this, key, user = std::move(user), password = std::move(password),
-                request_id = std::move(request_id), done = std::move(done)]() mutable {
-        const std::string& phc = user ? user->password_hash() : dummy_password_hash();
-        bool ok = verify_password(password, phc) && user.has_value();
-        finish_login(key, std::move(user), ok, std::move(request_id), std::move(done));
-      });
+  boost::asio::post(crypto_, [this, key, user = std::move(user), password = std::move(password),
+                              totp = std::move(totp), request_id = std::move(request_id),
+                              done = std::move(done)]() mutable {
+    const std::string& phc = user ? user->password_hash() : dummy_password_hash();
+    bool ok = verify_password(password, phc) && user.has_value();
+    finish_login(key, std::move(user), ok, std::move(totp), std::move(request_id), std::move(done));
+  });
 }
 
 void AccountService::finish_login(const std::string& key, std::optional<v1::StoredUser> user,
-                                  bool password_ok, std::string request_id,
-                                  Done<LoginResult> done) {
+                                  bool password_ok, std::optional<std::string> totp,
+                                  std::string request_id, Done<LoginResult> done) {
   SystemTime now = clock_.now();
   bool active = user && user->user().active();
   storage::Transaction tx;
@@ -226,10 +229,60 @@ void AccountService::finish_login(const std::string& key, std::optional<v1::Stor
     });
     return;
   }
+  // The password is right: now the second factor. Everything from reading the newest user record
+  // to queueing the commit holds session_write_mutex_, so two logins racing with the same code
+  // cannot both pass the replay check.
+  std::lock_guard write_lock(session_write_mutex_);
+  v1::StoredUser current = latest_user_locked(user->user().id()).value_or(*user);
+  AuditContext totp_actx{current.user().id(),
+                         std::string(role_name(static_cast<Role>(current.user().role()))),
+                         request_id, now};
+  bool step_used = false;
+  bool enrolment_only = false;
+  std::uint64_t generation = 0;
+  if (current.user().totp_enabled()) {
+    if (!totp || totp->empty()) {
+      // Only a caller who knew the password learns that a code is needed.
+      tx.mutations.emplace_back(audit_entry(totp_actx, "login", "totp_required"));
+      store_.commit(std::move(tx), [done = std::move(done)](Result<storage::CommitResult> r) {
+        if (!r) {
+          done(fail_commit(r.error()));
+          return;
+        }
+        done(fail(Errc::totp_required));
+      });
+      return;
+    }
+    auto secret = base32_decode(current.totp_secret());
+    std::optional<std::int64_t> step;
+    if (secret && !secret->empty()) {
+      step = verify_totp(*secret, *totp, now, current.totp_last_step());
+    }
+    if (!step) {
+      record_failed_login(key, now);
+      tx.mutations.emplace_back(audit_entry(totp_actx, "login", "totp_failed"));
+      store_.commit(std::move(tx), [done = std::move(done)](Result<storage::CommitResult> r) {
+        if (!r) {
+          done(fail_commit(r.error()));
+          return;
+        }
+        done(fail(Errc::invalid_credentials));
+      });
+      return;
+    }
+    current.set_totp_last_step(*step);
+    step_used = true;
+    tx.mutations.emplace_back(
+        put_record(kUser, current.user().id(), current, now, lowercase(current.user().username())));
+    generation = queued_user_locked(current);
+  } else if (totp_required_for(current.user().role())) {
+    enrolment_only = true;
+  }
   auto result = std::make_shared<LoginResult>();
   result->token = generate_token();
   result->expires_at = now + options_.absolute_timeout;
-  result->user = user->user();
+  result->user = current.user();
+  result->totp_enrolment_required = enrolment_only;
   v1::StoredSession session;
   session.set_token_hash(sha256_hex(result->token));
   session.set_user_id(user->user().id());
@@ -241,12 +294,21 @@ void AccountService::finish_login(const std::string& key, std::optional<v1::Stor
                     now};
   tx.mutations.emplace_back(
       put_record(kSession, session.token_hash(), session, now, std::nullopt, true));
-  tx.mutations.emplace_back(audit_entry(actx, "login", "ok"));
-  store_.commit(std::move(tx), [this, session, now, result,
+  tx.mutations.emplace_back(audit_entry(
+      actx, "login", "ok",
+      step_used ? "totp=ok" : (enrolment_only ? "totp=enrolment_required" : std::string())));
+  store_.commit(std::move(tx), [this, session, now, result, step_used, current, generation,
                                 done = std::move(done)](Result<storage::CommitResult> r) {
     if (!r) {
+      if (step_used) {
+        forget_queued_user(current.user().id(), generation);
+      }
       done(fail_commit(r.error()));
       return;
+    }
+    if (step_used) {
+      apply_user(current);
+      forget_queued_user(current.user().id(), generation);
     }
     {
       std::unique_lock lock(mutex_);
@@ -481,7 +543,6 @@ void AccountService::disable_user(const Principal& who, std::string user_id, std
       done(fail(Errc::not_found, "no such user"));
       return;
     }
-    stored = it->second;
     for (auto& [hash, s] : sessions_) {
       if (s.stored.user_id() == user_id) {
         token_hashes.push_back(hash);
@@ -489,7 +550,9 @@ void AccountService::disable_user(const Principal& who, std::string user_id, std
       }
     }
   }
+  stored = latest_user_locked(user_id).value();
   stored.mutable_user()->set_active(false);
+  std::uint64_t generation = queued_user_locked(stored);
   storage::Transaction tx;
   tx.mutations.emplace_back(
       put_record(kUser, user_id, stored, now, lowercase(stored.user().username())));
@@ -498,18 +561,226 @@ void AccountService::disable_user(const Principal& who, std::string user_id, std
   }
   tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
                                         "user.disable", "ok", "user=" + user_id));
-  store_.commit(std::move(tx),
-                [this, stored, done = std::move(done)](Result<storage::CommitResult> r) {
-                  if (!r) {
-                    done(fail_commit(r.error()));
-                    return;
-                  }
-                  apply_user(stored);
-                  if (on_disabled_) {
-                    on_disabled_(stored.user().id());
-                  }
-                  done(stored.user());
-                });
+  store_.commit(std::move(tx), [this, stored, generation,
+                                done = std::move(done)](Result<storage::CommitResult> r) {
+    if (!r) {
+      forget_queued_user(stored.user().id(), generation);
+      done(fail_commit(r.error()));
+      return;
+    }
+    apply_user(stored);
+    forget_queued_user(stored.user().id(), generation);
+    if (on_disabled_) {
+      on_disabled_(stored.user().id());
+    }
+    done(stored.user());
+  });
+}
+
+std::optional<v1::StoredUser> AccountService::latest_user_locked(const std::string& id) const {
+  {
+    std::lock_guard queued_lock(queued_mutex_);
+    auto queued = queued_users_.find(id);
+    if (queued != queued_users_.end()) {
+      return queued->second.stored;
+    }
+  }
+  std::shared_lock lock(mutex_);
+  auto it = users_.find(id);
+  if (it == users_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::uint64_t AccountService::queued_user_locked(const v1::StoredUser& stored) {
+  std::lock_guard queued_lock(queued_mutex_);
+  std::uint64_t generation = ++queued_generation_;
+  queued_users_[stored.user().id()] = QueuedUser{generation, stored};
+  return generation;
+}
+
+void AccountService::forget_queued_user(const std::string& id, std::uint64_t generation) {
+  std::lock_guard queued_lock(queued_mutex_);
+  auto it = queued_users_.find(id);
+  if (it != queued_users_.end() && it->second.generation == generation) {
+    queued_users_.erase(it);
+  }
+}
+
+bool AccountService::totp_required_for(v1::Role role) const {
+  return options_.totp_enabled && options_.totp_required_roles.contains(static_cast<Role>(role));
+}
+
+void AccountService::start_totp(const Principal& who, std::string request_id,
+                                Done<v1::TotpEnrollment> done) {
+  SystemTime now = clock_.now();
+  std::lock_guard write_lock(session_write_mutex_);
+  auto latest = latest_user_locked(who.user_id);
+  if (!latest) {
+    done(fail(Errc::unauthenticated));
+    return;
+  }
+  if (latest->user().totp_enabled()) {
+    done(fail(Errc::conflict,
+              "TOTP is already on for this account; an ADMIN resets it "
+              "(POST /v1/users/{id}/totp/reset) before a new enrolment"));
+    return;
+  }
+  std::vector<unsigned char> raw = generate_totp_secret();
+  if (raw.size() != kTotpSecretBytes) {
+    done(fail(Errc::internal));
+    return;
+  }
+  v1::TotpEnrollment enrollment;
+  enrollment.set_secret(base32_encode(raw, /*pad=*/false));
+  std::fill(raw.begin(), raw.end(), 0);
+  enrollment.set_otpauth_uri(
+      otpauth_uri(options_.totp_issuer, latest->user().username(), enrollment.secret()));
+  v1::StoredUser stored = *latest;
+  stored.set_totp_secret(enrollment.secret());
+  stored.set_totp_pending(true);
+  storage::Transaction tx;
+  tx.mutations.emplace_back(
+      put_record(kUser, stored.user().id(), stored, now, lowercase(stored.user().username())));
+  tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
+                                        "totp.enrol", "ok", "user=" + stored.user().id()));
+  std::uint64_t generation = queued_user_locked(stored);
+  store_.commit(std::move(tx), [this, stored, generation, enrollment = std::move(enrollment),
+                                done = std::move(done)](Result<storage::CommitResult> r) {
+    if (!r) {
+      forget_queued_user(stored.user().id(), generation);
+      done(fail_commit(r.error()));
+      return;
+    }
+    apply_user(stored);
+    forget_queued_user(stored.user().id(), generation);
+    done(enrollment);
+  });
+}
+
+void AccountService::confirm_totp(const Principal& who, std::string code, std::string request_id,
+                                  Done<v1::User> done) {
+  SystemTime now = clock_.now();
+  std::string key = lowercase(who.username);
+  AuditContext actx = audit_context(who, std::move(request_id), now);
+  if (login_throttled(key, now)) {
+    storage::Transaction tx;
+    tx.mutations.emplace_back(audit_entry(actx, "totp.confirm", "throttled"));
+    store_.commit(std::move(tx), [done = std::move(done)](Result<storage::CommitResult> r) {
+      if (!r) {
+        done(fail_commit(r.error()));
+        return;
+      }
+      done(fail(Errc::too_many_attempts));
+    });
+    return;
+  }
+  std::lock_guard write_lock(session_write_mutex_);
+  auto latest = latest_user_locked(who.user_id);
+  if (!latest) {
+    done(fail(Errc::unauthenticated));
+    return;
+  }
+  if (!latest->totp_pending() || latest->totp_secret().empty()) {
+    done(fail(Errc::conflict, latest->user().totp_enabled()
+                                  ? "TOTP is already on for this account"
+                                  : "no TOTP enrolment in progress; POST /v1/me/totp first"));
+    return;
+  }
+  auto secret = base32_decode(latest->totp_secret());
+  std::optional<std::int64_t> step;
+  if (secret && !secret->empty() && code.size() <= 64) {
+    step = verify_totp(*secret, code, now, latest->totp_last_step());
+  }
+  storage::Transaction tx;
+  if (!step) {
+    record_failed_login(key, now);
+    tx.mutations.emplace_back(audit_entry(actx, "totp.confirm", "failed"));
+    store_.commit(std::move(tx), [done = std::move(done)](Result<storage::CommitResult> r) {
+      if (!r) {
+        done(fail_commit(r.error()));
+        return;
+      }
+      done(fail(Errc::invalid_argument,
+                "code does not match the new secret (6 digits; check the phone's clock)", "code"));
+    });
+    return;
+  }
+  v1::StoredUser stored = *latest;
+  stored.set_totp_pending(false);
+  stored.set_totp_last_step(*step);
+  stored.mutable_user()->set_totp_enabled(true);
+  tx.mutations.emplace_back(
+      put_record(kUser, stored.user().id(), stored, now, lowercase(stored.user().username())));
+  tx.mutations.emplace_back(audit_entry(actx, "totp.confirm", "ok", "user=" + stored.user().id()));
+  std::uint64_t generation = queued_user_locked(stored);
+  store_.commit(std::move(tx), [this, stored, generation,
+                                done = std::move(done)](Result<storage::CommitResult> r) {
+    if (!r) {
+      forget_queued_user(stored.user().id(), generation);
+      done(fail_commit(r.error()));
+      return;
+    }
+    apply_user(stored);
+    forget_queued_user(stored.user().id(), generation);
+    done(stored.user());
+  });
+}
+
+void AccountService::reset_totp(const Principal& who, std::string user_id, std::string request_id,
+                                Done<v1::User> done) {
+  SystemTime now = clock_.now();
+  std::lock_guard write_lock(session_write_mutex_);
+  auto latest = latest_user_locked(user_id);
+  if (!latest) {
+    done(fail(Errc::not_found, "no such user"));
+    return;
+  }
+  std::vector<std::string> token_hashes;
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& [hash, s] : sessions_) {
+      if (s.stored.user_id() == user_id) {
+        token_hashes.push_back(hash);
+        s.stored.set_revoked(true);
+      }
+    }
+  }
+  v1::StoredUser stored = *latest;
+  stored.clear_totp_secret();
+  stored.set_totp_pending(false);
+  stored.mutable_user()->set_totp_enabled(false);
+  storage::Transaction tx;
+  tx.mutations.emplace_back(
+      put_record(kUser, user_id, stored, now, lowercase(stored.user().username())));
+  for (const auto& hash : token_hashes) {
+    tx.mutations.emplace_back(storage::EraseRecord{std::string(kSession), hash});
+  }
+  tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
+                                        "totp.reset", "ok", "user=" + user_id));
+  std::uint64_t generation = queued_user_locked(stored);
+  store_.commit(std::move(tx), [this, stored, generation, token_hashes = std::move(token_hashes),
+                                done = std::move(done)](Result<storage::CommitResult> r) {
+    if (!r) {
+      forget_queued_user(stored.user().id(), generation);
+      done(fail_commit(r.error()));
+      return;
+    }
+    apply_user(stored);
+    forget_queued_user(stored.user().id(), generation);
+    {
+      std::unique_lock lock(mutex_);
+      for (const auto& hash : token_hashes) {
+        sessions_.erase(hash);
+      }
+    }
+    if (on_disabled_) {
+      // Its tokens are gone: close its open streams too.
+      on_disabled_(stored.user().id());
+    }
+    done(stored.user());
+  });
 }
 
 void AccountService::bootstrap_admin(const std::string& center_name, const std::string& password,
@@ -589,6 +860,8 @@ std::optional<Principal> AccountService::authenticate(std::string_view bearer_to
     p.role = static_cast<Role>(u->second.user().role());
     p.organization_id = u->second.user().organization_id();
     p.token_hash = hash;
+    p.totp_enrolment_only =
+        totp_required_for(u->second.user().role()) && !u->second.user().totp_enabled();
   }
   if (persist) {
     persist_last_used(hash);

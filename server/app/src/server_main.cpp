@@ -50,6 +50,16 @@ AccountOptions account_options(const v1::ServerConfig& config) {
   if (config.sessions().has_absolute_timeout_seconds()) {
     o.absolute_timeout = std::chrono::seconds(config.sessions().absolute_timeout_seconds());
   }
+  o.totp_enabled = config.totp().enabled();
+  if (config.totp().required_roles_size() > 0) {
+    o.totp_required_roles = RoleSet{};
+    for (int role : config.totp().required_roles()) {
+      o.totp_required_roles.bits |= role_bit(static_cast<Role>(role));
+    }
+  }
+  if (!config.center().name().empty()) {
+    o.totp_issuer = config.center().name();
+  }
   return o;
 }
 

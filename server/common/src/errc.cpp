@@ -13,7 +13,7 @@ struct ErrcInfo {
 };
 
 // One table maps every domain failure to its HTTP status and API code.
-constexpr std::array<ErrcInfo, 28> kTable{{
+constexpr std::array<ErrcInfo, 30> kTable{{
     {200, "OK", "ok"},
     {400, "INVALID_ARGUMENT", "invalid argument"},
     {400, "MALFORMED_REQUEST", "malformed request"},
@@ -42,6 +42,9 @@ constexpr std::array<ErrcInfo, 28> kTable{{
     {503, "UNAVAILABLE", "storage is full"},
     {409, "CONFLICT", "conflict"},
     {408, "REQUEST_TIMEOUT", "request timed out"},
+    {401, "TOTP_REQUIRED", "this account needs a TOTP code (field totp) to log in"},
+    {403, "TOTP_ENROLMENT_REQUIRED",
+     "set up a TOTP authenticator first (POST /v1/me/totp, then /v1/me/totp/confirm)"},
 }};
 
 const ErrcInfo& info(Errc e) noexcept {

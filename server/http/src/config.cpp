@@ -362,8 +362,10 @@ Result<void> validate_config(const ServerConfig& c, std::string* error) {
                         "tls: not available in this build; terminate TLS in front of oshin "
                         "(a proxy on the same host) and keep oshin on loopback");
   }
-  if (c.totp().enabled()) {
-    return config_error(error, "totp: second factor not available in this build");
+  for (int role : c.totp().required_roles()) {
+    if (role == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(role)) {
+      return config_error(error, "totp.requiredRoles: must name roles (ADMIN, STAFF, ...)");
+    }
   }
   if (c.storage().kind() == "postgres") {
     return config_error(error, "storage.kind: postgres is not available in this build");

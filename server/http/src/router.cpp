@@ -336,6 +336,10 @@ void Router::dispatch(std::shared_ptr<RequestContext> ctx, Responder respond) co
         respond(make_error_response(req, Errc::permission_denied));
         return;
       }
+      if (principal->totp_enrolment_only && !route->access.during_totp_enrolment) {
+        respond(make_error_response(req, Errc::totp_enrolment_required));
+        return;
+      }
       if (limited(per_account_, principal->user_id)) {
         return;
       }

@@ -90,6 +90,9 @@ void StreamHandshake::run() {
     if (!principal) {
       return reject(Errc::unauthenticated);
     }
+    if (principal->totp_enrolment_only) {
+      return reject(Errc::totp_enrolment_required);
+    }
     return start_session(principal->user_id);
   }
   if (query->ticket) {

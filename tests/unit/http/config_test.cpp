@@ -177,7 +177,8 @@ TEST_F(ConfigTest, BadValuesAreRejectedWithMessages) {
       {R"({"limits": {"requestsPerSecondPerAccount": 5, "burstPerAccount": 0}})",
        "limits.requestsPerSecondPerAccount"},
       {R"({"tls": {"certFile": "c.pem", "keyFile": "k.pem"}})", "tls: not available"},
-      {R"({"totp": {"enabled": true}})", "totp"},
+      {R"({"totp": {"enabled": true, "requiredRoles": ["ROLE_UNSPECIFIED"]}})",
+       "totp.requiredRoles"},
       {R"({"storage": {"kind": "postgres", "dsn": "host=x"}})", "postgres"},
       {R"({"limits": {"streamSendBufferBytes": 100}})", "limits.streamSendBufferBytes"},
       {R"({"center": {"location": {"lat": 91, "lon": 0}}})", "center.location"},
@@ -189,6 +190,20 @@ TEST_F(ConfigTest, BadValuesAreRejectedWithMessages) {
     EXPECT_FALSE(config) << c.json;
     EXPECT_NE(error.find(c.mentions), std::string::npos) << c.json << " -> " << error;
   }
+}
+
+TEST_F(ConfigTest, TotpCanBeTurnedOnWithOrWithoutRoles) {
+  std::string error;
+  auto plain = load_file(R"({"totp": {"enabled": true}})", &error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_TRUE(plain->totp().enabled());
+  EXPECT_EQ(plain->totp().required_roles_size(), 0);  // ADMIN and STAFF (server_main)
+  auto roles =
+      load_file(R"({"totp": {"enabled": true, "requiredRoles": ["ADMIN", "DOCTOR"]}})", &error);
+  ASSERT_TRUE(roles) << error;
+  ASSERT_EQ(roles->totp().required_roles_size(), 2);
+  EXPECT_EQ(roles->totp().required_roles(1), v1::DOCTOR);
+  EXPECT_FALSE(load_file(R"({"totp": {"enabled": true, "requiredRoles": ["NOBODY"]}})", &error));
 }
 
 TEST_F(ConfigTest, MissingFileIsAnError) {

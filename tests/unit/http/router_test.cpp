@@ -230,6 +230,33 @@ TEST_F(RouterTest, DenyByDefault) {
   EXPECT_EQ(call(bh::verb::get, "/v1/secret").response->result(), bh::status::unauthorized);
 }
 
+TEST_F(RouterTest, ATotpEnrolmentOnlySessionReachesOnlyEnrolmentRoutes) {
+  Principal enrolling = principal_with(Role::staff);
+  enrolling.totp_enrolment_only = true;
+  auth_.tokens["enrolling-token"] = enrolling;
+  router_.add(bh::verb::get, "/v1/me", Access::enrolment(RoleSet::all()), recording("me"));
+  router_.add(bh::verb::get, "/v1/visits", Access::roles_of({Role::staff}), recording("visits"));
+  router_.add(bh::verb::get, "/v1/users", Access::roles_of({Role::admin}), recording("users"));
+  const std::map<std::string, std::string> as_enrolling{
+      {"Authorization", "Bearer enrolling-token"}};
+  auto me = call(bh::verb::get, "/v1/me", as_enrolling);
+  EXPECT_EQ(me.response->result(), bh::status::ok);
+  ASSERT_TRUE(me.ctx);
+  EXPECT_TRUE(me.ctx->principal->totp_enrolment_only);
+  auto visits = call(bh::verb::get, "/v1/visits", as_enrolling);
+  EXPECT_EQ(visits.response->result(), bh::status::forbidden);
+  EXPECT_NE(visits.response->body().find("TOTP_ENROLMENT_REQUIRED"), std::string::npos);
+  EXPECT_FALSE(visits.ctx);
+  // A role never allowed stays PERMISSION_DENIED.
+  auto users = call(bh::verb::get, "/v1/users", as_enrolling);
+  EXPECT_EQ(users.response->result(), bh::status::forbidden);
+  EXPECT_NE(users.response->body().find("PERMISSION_DENIED"), std::string::npos);
+  // A full session of the same role reaches both.
+  const std::map<std::string, std::string> as_staff{{"Authorization", "Bearer staff-token"}};
+  EXPECT_EQ(call(bh::verb::get, "/v1/visits", as_staff).response->result(), bh::status::ok);
+  EXPECT_EQ(call(bh::verb::get, "/v1/me", as_staff).response->result(), bh::status::ok);
+}
+
 TEST_F(RouterTest, NoAuthenticatorMeansNoAccess) {
   Router router(nullptr);
   router.add(bh::verb::get, "/v1/me", Access::roles_of(RoleSet::all()),

@@ -32,6 +32,12 @@ struct AccountOptions {
   std::chrono::seconds failed_login_window{60};
   std::chrono::seconds last_used_persist_interval{60};  ///< how stale a stored last-use may be
   PasswordCost password_cost{};
+  /// Config totp.enabled: accounts whose role is in totp_required_roles must enrol a TOTP
+  /// authenticator; until they do, their sessions may only enrol (Principal::totp_enrolment_only).
+  /// Accounts that enrolled need a code at login whether or not this is on.
+  bool totp_enabled = false;
+  RoleSet totp_required_roles{Role::admin, Role::staff};
+  std::string totp_issuer = "oshin";  ///< the issuer authenticator apps show
 };
 
 /// A failure with the API's optional field path.
@@ -55,6 +61,7 @@ struct LoginResult {
   std::string token;  ///< the only copy; only its hash is stored
   SystemTime expires_at;
   v1::User user;
+  bool totp_enrolment_required = false;  ///< the session may only enrol TOTP (see AccountOptions)
 };
 
 /// Organizations, users and sessions: the in-memory view of the durable records plus every
@@ -78,15 +85,33 @@ class AccountService final : public http::Authenticator {
   bool empty() const;
 
   /// POST /v1/login. Wrong username or password: INVALID_CREDENTIALS; over the failed-login limit:
-  /// TOO_MANY_ATTEMPTS. Audited either way.
-  void login(std::string username, std::string password, std::string request_id,
-             Done<LoginResult> done);
+  /// TOO_MANY_ATTEMPTS. An account with TOTP on also needs `totp`: missing (after a right
+  /// password only) TOTP_REQUIRED; wrong or already used INVALID_CREDENTIALS, counted as a failed
+  /// login. Audited either way.
+  void login(std::string username, std::string password, std::optional<std::string> totp,
+             std::string request_id, Done<LoginResult> done);
 
   /// POST /v1/logout: revokes the caller's token.
   void logout(const Principal& who, std::string request_id, Done<void> done);
 
   /// GET /v1/me.
   Outcome<v1::User> me(const Principal& who) const;
+
+  /// POST /v1/me/totp: a new secret for the caller, stored (synced) as pending and returned once.
+  /// An account with TOTP already on: CONFLICT (an ADMIN resets it first). Calling again while
+  /// pending replaces the pending secret. Audited.
+  void start_totp(const Principal& who, std::string request_id, Done<v1::TotpEnrollment> done);
+
+  /// POST /v1/me/totp/confirm: a valid code for the pending secret turns TOTP on (its step counts
+  /// as used). No enrolment pending: CONFLICT; a wrong code: INVALID_ARGUMENT (field "code"),
+  /// counted as a failed login of the account. Audited.
+  void confirm_totp(const Principal& who, std::string code, std::string request_id,
+                    Done<v1::User> done);
+
+  /// POST /v1/users/{id}/totp/reset (ADMIN, lost phone): turns TOTP off, drops the secret and
+  /// revokes the user's tokens at once. Audited.
+  void reset_totp(const Principal& who, std::string user_id, std::string request_id,
+                  Done<v1::User> done);
 
   void create_organization(const Principal& who, v1::CreateOrganizationRequest req,
                            std::string request_id, Decorate decorate, Done<v1::Organization> done);
@@ -132,7 +157,21 @@ class AccountService final : public http::Authenticator {
   bool login_throttled(const std::string& key, SystemTime now);
   void record_failed_login(const std::string& key, SystemTime now);
   void finish_login(const std::string& key, std::optional<v1::StoredUser> user, bool password_ok,
-                    std::string request_id, Done<LoginResult> done);
+                    std::optional<std::string> totp, std::string request_id,
+                    Done<LoginResult> done);
+  /// The newest version of a user record: the one last queued for commit, else the committed
+  /// one. Caller holds session_write_mutex_, which orders every user-record write in the store's
+  /// queue, so writes queued back to back build on each other instead of undoing each other.
+  std::optional<v1::StoredUser> latest_user_locked(const std::string& id) const;
+  /// Remembers a user record just queued for commit and returns its generation. Caller holds
+  /// session_write_mutex_.
+  std::uint64_t queued_user_locked(const v1::StoredUser& stored);
+  /// Once its commit has finished (and, on success, users_ holds it), forgets a queued version
+  /// unless a newer one was queued since; after a failed commit later writes then build on what
+  /// is on disk. Any thread; never takes session_write_mutex_ (a store that is closed completes
+  /// commits inline, under that mutex).
+  void forget_queued_user(const std::string& id, std::uint64_t generation);
+  bool totp_required_for(v1::Role role) const;
   void create_user_hashed(const Principal& who, v1::CreateUserRequest req, std::string phc,
                           std::string request_id, Decorate decorate, Done<v1::User> done);
   void apply_user(const v1::StoredUser& stored);
@@ -143,7 +182,14 @@ class AccountService final : public http::Authenticator {
   boost::asio::any_io_executor crypto_;
   AccountOptions options_;
 
-  std::mutex session_write_mutex_;  ///< orders session record writes in the store's queue
+  std::mutex session_write_mutex_;  ///< orders session and user record writes in the store's queue
+  struct QueuedUser {
+    std::uint64_t generation = 0;
+    v1::StoredUser stored;
+  };
+  mutable std::mutex queued_mutex_;                 ///< guards queued_users_ and queued_generation_
+  std::map<std::string, QueuedUser> queued_users_;  ///< user records queued, not yet committed
+  std::uint64_t queued_generation_ = 0;
   mutable std::shared_mutex mutex_;
   std::map<std::string, v1::Organization> organizations_;
   std::map<std::string, v1::StoredUser> users_;

@@ -38,6 +38,8 @@ enum class Errc {
   storage_full = 25,             ///< 503 UNAVAILABLE (disk full)
   conflict = 26,                 ///< 409 CONFLICT (generic state conflict)
   request_timeout = 27,          ///< 408 REQUEST_TIMEOUT
+  totp_required = 28,            ///< 401 TOTP_REQUIRED (right password, TOTP code missing)
+  totp_enrolment_required = 29,  ///< 403 TOTP_ENROLMENT_REQUIRED (session may only enrol TOTP)
 };
 
 /// The boost::system category of Errc.

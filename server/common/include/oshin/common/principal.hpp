@@ -45,6 +45,10 @@ struct Principal {
   Role role = Role::unspecified;
   std::string organization_id;
   std::string token_hash;  ///< hex SHA-256 of the bearer token; never the token itself
+  /// The account's role must use TOTP (config totp.requiredRoles) but has not enrolled yet: the
+  /// session may only call routes marked Access::during_totp_enrolment (anything else is 403
+  /// TOTP_ENROLMENT_REQUIRED) and may not open a stream.
+  bool totp_enrolment_only = false;
 };
 
 }  // namespace oshin

@@ -60,8 +60,12 @@ class Authenticator {
 struct Access {
   bool public_route = false;  ///< no token needed (healthz, login, ...)
   RoleSet roles;              ///< roles allowed when not public
-  static Access open() { return Access{true, {}}; }
-  static Access roles_of(RoleSet r) { return Access{false, r}; }
+  /// Also open to a session that may only enrol TOTP (Principal::totp_enrolment_only); every
+  /// other route answers such a session 403 TOTP_ENROLMENT_REQUIRED.
+  bool during_totp_enrolment = false;
+  static Access open() { return Access{true, {}, false}; }
+  static Access roles_of(RoleSet r) { return Access{false, r, false}; }
+  static Access enrolment(RoleSet r) { return Access{false, r, true}; }
 };
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, token68
@@ -76,6 +80,7 @@ std::optional<std::string_view> bearer_token(const Request& req);
 /// answered by the GET route when no HEAD route exists.
 /// Unknown path: 404 NOT_FOUND. Known path, other method: 405 METHOD_NOT_ALLOWED with Allow.
 /// Not public and no valid token: 401 UNAUTHENTICATED. Role not allowed: 403 PERMISSION_DENIED.
+/// A TOTP-enrolment-only session on a route not open to it: 403 TOTP_ENROLMENT_REQUIRED.
 /// Accept header allowing no answer type of the route: 406 NOT_ACCEPTABLE. Over a rate limit
 /// (set_rate_limits): 429 RATE_LIMITED with Retry-After.
 class Router {
