@@ -21,6 +21,10 @@
 namespace oshin::app {
 namespace {
 
+// Set by load() around its one commit: the io_context is not running yet, so that commit's
+// continuation must run on the store's completion thread instead of being posted to it.
+thread_local bool t_answer_inline = false;
+
 namespace dp = oshin::dispatcher;
 
 constexpr std::string_view kTeam = "team";
@@ -305,7 +309,12 @@ Result<void> VisitService::load() {
   sync_team_statuses(change->now, *change);
   std::promise<Result<void>> done;
   auto fut = done.get_future();
-  commit(std::move(change), [&done](Result<void> res) { done.set_value(res); });
+  {
+    // The io_context does not run yet: this commit must answer on the completion thread.
+    t_answer_inline = true;
+    commit(std::move(change), [&done](Result<void> res) { done.set_value(res); });
+    t_answer_inline = false;
+  }
   return fut.get();
 }
 
@@ -629,7 +638,7 @@ void VisitService::commit(std::unique_ptr<Change> change_ptr,
   change->mutations.clear();
   add_webhooks(tx, *change);
   stream::add_events(tx, change->events, now_ms);
-  store_.commit(std::move(tx), [this, change, first_stream_event,
+  store_.commit(std::move(tx), [this, change, first_stream_event, answer_inline = t_answer_inline,
                                 then = std::move(then)](Result<storage::CommitResult> r) {
     // On the store's completion thread, in commit order: the view and the stream are updated
     // here, in that order; the answer (encoding a response) runs on an I/O thread so that it
@@ -637,13 +646,21 @@ void VisitService::commit(std::unique_ptr<Change> change_ptr,
     if (!r) {
       // The core already moved on: rebuild it from what is durable.
       boost::asio::post(strand_, [this] { rebuild_after_failure(); });
-      boost::asio::post(ioc_, [then, error = r.error()] { then(error); });
+      if (answer_inline) {
+        then(r.error());
+      } else {
+        boost::asio::post(ioc_, [then, error = r.error()] { then(error); });
+      }
       return;
     }
     apply_committed(*change);
     stream::publish_committed(hub_, std::move(change->events), *r, first_stream_event);
     start_webhooks(*change);
-    boost::asio::post(ioc_, [then] { then(Result<void>{}); });
+    if (answer_inline) {
+      then(Result<void>{});
+    } else {
+      boost::asio::post(ioc_, [then] { then(Result<void>{}); });
+    }
   });
 }
 
