@@ -128,7 +128,7 @@ def main():
     args = p.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     started = time.time()
-    results = {}
+    results = {"loadAverageAtStart": os.getloadavg()}
     if not args.skip_core:
         log("scheduling core (oshin_dispatch_bench)")
         results["dispatch"] = dispatch_bench(args.bin_dir, args.out_dir)

@@ -128,7 +128,7 @@ void add_audit_routes(http::Router& router, storage::Store& store, const Clock& 
                     respond(http::make_error_response(ctx->request, to_errc(r.error())));
                     return;
                   }
-                  // Off the store's writer thread: a long read must not delay commits.
+                  // Off the store's completion thread: a long read must not delay commits.
                   boost::asio::post(work, [&store, ctx, respond, from_ms, to_ms, f] {
                     auto entries = store.audit_range(
                         from_ms, to_ms, f.any() ? kMaxScannedEntries : kMaxAuditEntries);

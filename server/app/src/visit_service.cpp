@@ -21,6 +21,10 @@
 namespace oshin::app {
 namespace {
 
+// Set by load() around its one commit: the io_context is not running yet, so that commit's
+// continuation must run on the store's completion thread instead of being posted to it.
+thread_local bool t_answer_inline = false;
+
 namespace dp = oshin::dispatcher;
 
 constexpr std::string_view kTeam = "team";
@@ -305,7 +309,12 @@ Result<void> VisitService::load() {
   sync_team_statuses(change->now, *change);
   std::promise<Result<void>> done;
   auto fut = done.get_future();
-  commit(std::move(change), [&done](Result<void> res) { done.set_value(res); });
+  {
+    // The io_context does not run yet: this commit must answer on the completion thread.
+    t_answer_inline = true;
+    commit(std::move(change), [&done](Result<void> res) { done.set_value(res); });
+    t_answer_inline = false;
+  }
   return fut.get();
 }
 
@@ -629,18 +638,29 @@ void VisitService::commit(std::unique_ptr<Change> change_ptr,
   change->mutations.clear();
   add_webhooks(tx, *change);
   stream::add_events(tx, change->events, now_ms);
-  store_.commit(std::move(tx), [this, change, first_stream_event,
+  store_.commit(std::move(tx), [this, change, first_stream_event, answer_inline = t_answer_inline,
                                 then = std::move(then)](Result<storage::CommitResult> r) {
+    // On the store's completion thread, in commit order: the view and the stream are updated
+    // here, in that order; the answer (encoding a response) runs on an I/O thread so that it
+    // does not hold up the next transaction's completion.
     if (!r) {
       // The core already moved on: rebuild it from what is durable.
       boost::asio::post(strand_, [this] { rebuild_after_failure(); });
-      then(r.error());
+      if (answer_inline) {
+        then(r.error());
+      } else {
+        boost::asio::post(ioc_, [then, error = r.error()] { then(error); });
+      }
       return;
     }
     apply_committed(*change);
     stream::publish_committed(hub_, std::move(change->events), *r, first_stream_event);
     start_webhooks(*change);
-    then(Result<void>{});
+    if (answer_inline) {
+      then(Result<void>{});
+    } else {
+      boost::asio::post(ioc_, [then] { then(Result<void>{}); });
+    }
   });
 }
 
@@ -1211,17 +1231,22 @@ void VisitService::get_visit(const Principal& who, std::string id, std::string r
   tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
                                         "visit.read", visible ? "ok" : "not_found", {},
                                         visible ? visit->patient_id() : std::string{}, id));
-  store_.commit(std::move(tx), [visible, visit = std::move(visit),
-                                done = std::move(done)](Result<storage::CommitResult> r) {
-    if (!r) {
-      done(commit_failure(r.error()));
-      return;
-    }
-    if (!visible) {
-      done(fail(Errc::not_found, "no such visit"));
-      return;
-    }
-    done(*visit);
+  // The read is answered once its audit entry is synced; the answer is encoded on an I/O thread,
+  // not on the store's completion thread.
+  store_.commit(std::move(tx), [this, visible, visit = std::move(visit),
+                                done = std::move(done)](Result<storage::CommitResult> r) mutable {
+    boost::asio::post(ioc_, [visible, visit = std::move(visit), done = std::move(done),
+                             r = std::move(r)]() mutable {
+      if (!r) {
+        done(commit_failure(r.error()));
+        return;
+      }
+      if (!visible) {
+        done(fail(Errc::not_found, "no such visit"));
+        return;
+      }
+      done(std::move(*visit));
+    });
   });
 }
 

@@ -97,7 +97,7 @@ std::int64_t unix_seconds(SystemTime t) {
 
 class WebhookOutbox::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  /// Lets commit handlers (on the store's writer thread) reach the strand only while the
+  /// Lets commit handlers (on the store's completion thread) reach the strand only while the
   /// outbox exists, which guarantees the io_context still does.
   struct Gate {
     std::mutex mutex;
@@ -404,7 +404,7 @@ class WebhookOutbox::Impl : public std::enable_shared_from_this<Impl> {
     store_.commit(std::move(tx), commit_handler(gate_, id, delivered));
   }
 
-  // Runs on the store's writer thread: only hands the outcome to the strand, never blocks.
+  // Runs on the store's completion thread: only hands the outcome to the strand, never blocks.
   static storage::CommitHandler commit_handler(std::shared_ptr<Gate> gate, std::string id,
                                                bool delivered) {
     return [gate = std::move(gate), id = std::move(id),
@@ -415,7 +415,7 @@ class WebhookOutbox::Impl : public std::enable_shared_from_this<Impl> {
           return;
         }
         // `self` is released while the gate is still locked, and the outbox holds a reference
-        // while the gate is open: the writer thread never drops the last one.
+        // while the gate is open: the completion thread never drops the last one.
         if (std::shared_ptr<Impl> self = gate->impl.lock()) {
           const boost::system::error_code ec =
               result ? boost::system::error_code() : result.error();
@@ -423,7 +423,7 @@ class WebhookOutbox::Impl : public std::enable_shared_from_this<Impl> {
                     [self, id, delivered, ec] { self->on_committed(id, delivered, ec); });
         }
       } catch (...) {
-        // Out of memory on the writer thread: the entry stays in `committing` until restart,
+        // Out of memory on the completion thread: the entry stays in `committing` until restart,
         // when resume() picks the stored record up again.
       }
     };

@@ -218,11 +218,23 @@ Result<void> SqliteStore::open_writable() {
   }
   accepting_flag_.store(true);
   try {
+    completer_ = std::thread([this] { completion_loop(); });
+    completer_id_ = completer_.get_id();
     writer_ = std::thread([this] { writer_loop(); });
   } catch (const std::system_error&) {
-    std::lock_guard lock(queue_mutex_);
-    accepting_ = false;
-    accepting_flag_.store(false);
+    {
+      std::lock_guard lock(queue_mutex_);
+      accepting_ = false;
+      accepting_flag_.store(false);
+    }
+    if (completer_.joinable()) {
+      {
+        std::lock_guard lock(completions_mutex_);
+        writer_done_ = true;
+      }
+      completions_cv_.notify_all();
+      completer_.join();
+    }
     return Errc::unavailable;
   }
   writer_id_ = writer_.get_id();
@@ -306,15 +318,27 @@ void SqliteStore::stop_accepting() noexcept {
 }
 
 void SqliteStore::close() {
-  if (writer_id_ != std::thread::id() && std::this_thread::get_id() == writer_id_) {
+  const std::thread::id self = std::this_thread::get_id();
+  if ((writer_id_ != std::thread::id() && self == writer_id_) ||
+      (completer_id_ != std::thread::id() && self == completer_id_)) {
+    // From a commit handler: stop taking commits; the owner's close() joins the threads.
     stop_accepting();
     return;
   }
   std::lock_guard close_lock(close_mutex_);
   stop_accepting();
   if (writer_.joinable()) {
-    // The writer drains the queue (calling every handler) before it returns.
+    // The writer drains the queue (handing every handler to the completion thread) first.
     writer_.join();
+  }
+  if (completer_.joinable()) {
+    {
+      std::lock_guard lock(completions_mutex_);
+      writer_done_ = true;
+    }
+    completions_cv_.notify_all();
+    // The completion thread runs every handler it was given before it returns.
+    completer_.join();
   }
   // Readers first: the last connection to close checkpoints the WAL, and only the writer can.
   close_readers();
@@ -638,11 +662,62 @@ void SqliteStore::writer_loop() noexcept {
       } catch (...) {
         enter_read_only();
       }
-      for (Pending& pending : batch) {
-        invoke(pending.done, Errc::internal);
+      std::vector<Result<CommitResult>> failed;
+      try {
+        failed.assign(batch.size(), Result<CommitResult>(Errc::internal));
+        complete(batch, failed);
+      } catch (...) {
+        for (Pending& pending : batch) {
+          invoke(pending.done, Errc::internal);
+        }
       }
     }
     batch.clear();
+  }
+}
+
+void SqliteStore::complete(std::vector<Pending>& batch,
+                           std::vector<Result<CommitResult>>& results) noexcept {
+  std::size_t handed = 0;
+  try {
+    {
+      std::lock_guard lock(completions_mutex_);
+      for (; handed < batch.size(); ++handed) {
+        // emplace_back allocates before it moves from its arguments: if it throws, this
+        // handler is still in the batch.
+        completions_.emplace_back(std::move(batch[handed].done), std::move(results[handed]));
+      }
+    }
+    completions_cv_.notify_one();
+  } catch (...) {
+    // Out of memory: whatever was not handed over runs here, still exactly once (after the
+    // ones handed over only if the completion thread gets to them first; an allocation failure
+    // here is the one case where order is not kept).
+    completions_cv_.notify_one();
+    for (std::size_t i = handed; i < batch.size(); ++i) {
+      invoke(batch[i].done, std::move(results[i]));
+    }
+  }
+  // Nothing left to report: clear so the writer loop's failure path cannot call twice.
+  batch.clear();
+}
+
+void SqliteStore::completion_loop() noexcept {
+  pthread_setname_np(pthread_self(), "oshin-db-done");
+  std::deque<Completion> ready;
+  for (;;) {
+    {
+      std::unique_lock lock(completions_mutex_);
+      completions_cv_.wait(lock, [this] { return writer_done_ || !completions_.empty(); });
+      if (completions_.empty()) {
+        return;  // the writer has stopped and every handler has run
+      }
+      ready.swap(completions_);
+    }
+    for (Completion& c : ready) {
+      invoke(c.done, std::move(c.result));
+    }
+    ready.clear();
   }
 }
 
@@ -664,13 +739,7 @@ void SqliteStore::notify_observer(std::chrono::nanoseconds elapsed,
 
 void SqliteStore::run_batch(std::vector<Pending>& batch) {
   std::vector<Result<CommitResult>> results(batch.size(), Result<CommitResult>(Errc::unavailable));
-  const auto finish = [&] {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      invoke(batch[i].done, std::move(results[i]));
-    }
-    // Nothing left to report: clear so the writer loop's failure path cannot call twice.
-    batch.clear();
-  };
+  const auto finish = [&] { complete(batch, results); };
   if (failed_.load()) {
     finish();
     return;

@@ -63,6 +63,14 @@ class SqliteStore final : public Store {
     CommitHandler done;
   };
 
+  // A finished transaction whose handler has yet to run (on the completion thread).
+  struct Completion {
+    Completion(CommitHandler d, Result<CommitResult> r)
+        : done(std::move(d)), result(std::move(r)) {}
+    CommitHandler done;
+    Result<CommitResult> result;
+  };
+
   // The writer's view of the logs' tails. Snapshotted per transaction and per batch so that a
   // rollback restores it.
   struct ChainState {
@@ -98,6 +106,12 @@ class SqliteStore final : public Store {
   int apply(const AppendAudit& audit, CommitResult& out);
   void enter_read_only() noexcept;
   void notify_observer(std::chrono::nanoseconds elapsed, std::size_t transactions) noexcept;
+  // Hands a batch's handlers to the completion thread, in commit order.
+  void complete(std::vector<Pending>& batch, std::vector<Result<CommitResult>>& results) noexcept;
+
+  // Completion thread only: runs handlers in the order their transactions committed, so the
+  // writer can start the next group commit while they run.
+  void completion_loop() noexcept;
 
   // Stops accepting commits and wakes the writer so it drains and exits.
   void stop_accepting() noexcept;
@@ -120,6 +134,13 @@ class SqliteStore final : public Store {
 
   std::thread writer_;
   std::thread::id writer_id_;  // set once in open(), read-only afterwards
+
+  std::mutex completions_mutex_;
+  std::condition_variable completions_cv_;
+  std::deque<Completion> completions_;  // guarded by completions_mutex_
+  bool writer_done_ = false;            // guarded by completions_mutex_
+  std::thread completer_;
+  std::thread::id completer_id_;  // set once in open(), read-only afterwards
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_

@@ -96,7 +96,7 @@ void StreamHandshake::run() {
     return start_session(principal->user_id);
   }
   if (query->ticket) {
-    // Redeeming writes to the store; the answer comes back on the writer thread.
+    // Redeeming writes to the store; the answer comes back on the store's completion thread.
     state_->tickets.redeem(
         *query->ticket, [self = shared_from_this(), strand = stream_.get_executor()](
                             std::optional<std::string> user_id) mutable {

@@ -4,13 +4,88 @@
 
 #include <algorithm>
 #include <exception>
+#include <string_view>
 #include <utility>
+
+#include "oshin/http/codec.hpp"
 
 namespace oshin::stream {
 
+namespace {
+
+// The canonical JSON of an event whose seq is 0 starts with this (seq is field 1, printed first,
+// int64 as a string, defaults printed).
+constexpr std::string_view kZeroSeqJson = R"({"seq":"0")";
+
+}  // namespace
+
+EventBody::EventBody(v1::ServerEvent content, std::string serialized)
+    : content_(std::move(content)), serialized_(std::move(serialized)) {}
+
+const std::string& EventBody::json() const {
+  std::call_once(json_once_, [this] { json_ = http::to_json(content_); });
+  return json_;
+}
+
+std::string LiveEvent::json_frame() const {
+  const std::string& body_json = body->json();
+  if (body_json.compare(0, kZeroSeqJson.size(), kZeroSeqJson) == 0) {
+    const std::string digits = std::to_string(seq);
+    std::string out;
+    out.reserve(body_json.size() + digits.size());
+    out.append(R"({"seq":")");
+    out.append(digits);
+    out.append(body_json, kZeroSeqJson.size() - 1, std::string::npos);  // from the closing quote
+    return out;
+  }
+  // Not the expected shape (cannot happen with the options http::to_json uses): print it whole.
+  v1::ServerEvent whole = body->content();
+  whole.set_seq(seq);
+  return http::to_json(whole);
+}
+
+std::string LiveEvent::protobuf_frame() const {
+  if (seq == 0) {
+    return body->serialized();
+  }
+  // Field 1 (varint) comes first in a serialized ServerEvent; the body has none.
+  std::string out;
+  out.reserve(body->serialized().size() + 11);
+  out.push_back(static_cast<char>(0x08));
+  auto v = static_cast<std::uint64_t>(seq);
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  out.append(body->serialized());
+  return out;
+}
+
+std::shared_ptr<const LiveEvent> make_live_event(const v1::ServerEvent& event) {
+  v1::ServerEvent content = event;
+  content.set_seq(0);
+  std::string serialized = content.SerializeAsString();
+  auto live = std::make_shared<LiveEvent>();
+  live->seq = event.seq();
+  live->body = std::make_shared<const EventBody>(std::move(content), std::move(serialized));
+  return live;
+}
+
 void StreamHub::publish(const std::string& account_id,
-                        std::shared_ptr<const v1::ServerEvent> event) {
+                        const std::shared_ptr<const v1::ServerEvent>& event) {
   if (!event) {
+    return;
+  }
+  try {
+    publish(account_id, make_live_event(*event));
+  } catch (const std::exception& e) {
+    spdlog::error("stream hub: publish failed: {}", e.what());
+  }
+}
+
+void StreamHub::publish(const std::string& account_id, std::shared_ptr<const LiveEvent> event) {
+  if (!event || !event->body) {
     return;
   }
   // Sessions locked here are released after the lock: a session's destructor unsubscribes,
@@ -121,13 +196,31 @@ void publish_committed(StreamHub& hub, std::vector<OutgoingEvent> events,
     return;
   }
   try {
+    // Bodies of this call by their serialized content: one update to five recipients is five
+    // events with one body.
+    std::vector<std::shared_ptr<const EventBody>> bodies;
     for (std::size_t i = 0; i < events.size(); ++i) {
-      auto event = std::make_shared<v1::ServerEvent>(std::move(events[i].event));
-      event->set_seq(result.event_seqs[first_event_index + i]);
-      hub.publish(events[i].account_id, std::move(event));
+      v1::ServerEvent& content = events[i].event;
+      content.set_seq(0);
+      std::string serialized = content.SerializeAsString();
+      std::shared_ptr<const EventBody> body;
+      for (const auto& known : bodies) {
+        if (known->serialized() == serialized) {
+          body = known;
+          break;
+        }
+      }
+      if (!body) {
+        body = std::make_shared<const EventBody>(std::move(content), std::move(serialized));
+        bodies.push_back(body);
+      }
+      auto live = std::make_shared<LiveEvent>();
+      live->seq = result.event_seqs[first_event_index + i];
+      live->body = std::move(body);
+      hub.publish(events[i].account_id, std::move(live));
     }
   } catch (const std::exception& e) {
-    // Called on the store's writer thread: nothing may escape. Clients replay what they missed.
+    // Called on the store's completion thread: nothing may escape. Clients replay what they missed.
     spdlog::error("stream: publishing committed events failed: {}", e.what());
   }
 }

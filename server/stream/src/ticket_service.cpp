@@ -215,7 +215,7 @@ void TicketService::issue(const Principal& who, IssueDone done) {
       }
       done(std::move(answer));
     } catch (const std::exception& e) {
-      // On the store's writer thread: nothing may escape.
+      // On the store's completion thread: nothing may escape.
       spdlog::error("stream tickets: issue completion failed: {}", e.what());
     }
   });
@@ -251,7 +251,7 @@ void TicketService::redeem(std::string_view ticket, RedeemDone done) {
       }
       done(std::move(user_id));
     } catch (const std::exception& e) {
-      // On the store's writer thread: nothing may escape.
+      // On the store's completion thread: nothing may escape.
       spdlog::error("stream tickets: redeem completion failed: {}", e.what());
     }
   });

@@ -99,7 +99,7 @@ void WebSocketSession::revoke() {
   });
 }
 
-void WebSocketSession::deliver(std::shared_ptr<const v1::ServerEvent> event) {
+void WebSocketSession::deliver(std::shared_ptr<const LiveEvent> event) {
   try {
     std::lock_guard lock(mutex_);
     if (!accepting_live_) {
@@ -277,7 +277,7 @@ bool WebSocketSession::next_frame() {
     return false;
   }
   while (true) {
-    std::shared_ptr<const v1::ServerEvent> event;
+    std::shared_ptr<const LiveEvent> event;
     {
       std::lock_guard lock(mutex_);
       if (live_.empty()) {
@@ -286,11 +286,13 @@ bool WebSocketSession::next_frame() {
       event = std::move(live_.front());
       live_.pop_front();
     }
-    if (event->seq() <= last_sent_) {
+    if (event->seq <= last_sent_) {
       continue;
     }
-    last_sent_ = event->seq();
-    frame_ = encode_frame(*event, negotiated_.format);
+    last_sent_ = event->seq;
+    // The body's encoding is shared with every other recipient of the same event.
+    frame_ =
+        negotiated_.format == FrameFormat::protobuf ? event->protobuf_frame() : event->json_frame();
     return true;
   }
 }

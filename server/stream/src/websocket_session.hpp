@@ -44,7 +44,7 @@ class WebSocketSession final : public StreamSink,
 
   /// StreamSink: queues a live event. Any thread, never blocks; a full queue closes the
   /// connection as a slow consumer.
-  void deliver(std::shared_ptr<const v1::ServerEvent> event) override;
+  void deliver(std::shared_ptr<const LiveEvent> event) override;
   void revoke() override;
 
   /// Closes the connection with 1001 "server shutting down". Any thread.
@@ -101,7 +101,7 @@ class WebSocketSession final : public StreamSink,
 
   // Shared with deliver() (any thread).
   std::mutex mutex_;
-  std::deque<std::shared_ptr<const v1::ServerEvent>> live_;
+  std::deque<std::shared_ptr<const LiveEvent>> live_;
   bool accepting_live_ = true;  ///< false once closing or overflowed
   bool wake_posted_ = false;
 };

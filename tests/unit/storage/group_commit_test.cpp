@@ -47,20 +47,27 @@ TEST(GroupCommitTest, ConcurrentCommitsShareFsyncs) {
   TempDir dir;
   CommitStats stats;
   SqliteOptions options = options_in(dir);
-  options.observer = observe(stats);
+  // Hold the writer inside the observer of one commit (the observer runs on the writer thread,
+  // right after COMMIT) until every transaction is queued, so batching does not depend on
+  // timing. (Handlers run on the completion thread and cannot hold the writer.)
+  Latch all_submitted(kThreads);
+  Latch gate_taken(1);
+  std::atomic<bool> gate_armed{false};
+  StoreObserver counting = observe(stats);
+  options.observer.on_commit = [&](std::chrono::nanoseconds elapsed, std::size_t transactions) {
+    counting.on_commit(elapsed, transactions);
+    if (gate_armed.exchange(false)) {
+      gate_taken.count_down();
+      EXPECT_TRUE(all_submitted.wait());
+    }
+  };
   auto store = open_or_fail(options);
   ASSERT_NE(store, nullptr);
 
-  // Hold the writer inside the first handler until every transaction is queued, so batching
-  // does not depend on timing. (Real handlers must not block; this one is a test gate.)
-  Latch all_submitted(kThreads);
   ASSERT_TRUE(commit_and_wait(*store, Transaction{}));
   const std::int64_t commits_before = stats.commits.load();
-  Latch gate_taken(1);
-  store->commit(Transaction{}, [&](Result<CommitResult>) {
-    gate_taken.count_down();
-    EXPECT_TRUE(all_submitted.wait());
-  });
+  gate_armed = true;
+  store->commit(Transaction{}, nullptr);
   ASSERT_TRUE(gate_taken.wait());
 
   std::vector<std::atomic<int>> calls(kTotal);
@@ -209,7 +216,7 @@ TEST(GroupCommitTest, HandlersRunOnlyAfterDataIsVisibleElsewhere) {
   TempDir dir;
   auto store = open_or_fail(options_in(dir));
   ASSERT_NE(store, nullptr);
-  // Another connection, as another process would have; used only from the writer thread.
+  // Another connection, as another process would have; used only from the completion thread.
   RawDb other(dir.file("oshin.db"));
 
   std::atomic<int> invisible{0};
@@ -271,6 +278,60 @@ TEST(GroupCommitTest, MaxBatchOfOneStillWorks) {
   store->close();
   EXPECT_EQ(stats.commits.load(), 20);
   EXPECT_EQ(stats.max_batch.load(), 1);
+}
+
+TEST(GroupCommitTest, ASlowHandlerDoesNotHoldTheWriterAndOrderIsKept) {
+  TempDir dir;
+  CommitStats stats;
+  SqliteOptions options = options_in(dir);
+  options.observer = observe(stats);
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+
+  // The first handler blocks until the second transaction is visible to readers: the writer
+  // must commit (and sync) it while the first handler is still running.
+  std::mutex order_mutex;
+  std::vector<int> order;
+  Latch first_entered(1);
+  Latch second_visible(1);
+  Latch all_done(2);
+  store->commit(tx({put("item", "first", "x")}), [&](Result<CommitResult> result) {
+    EXPECT_TRUE(result);
+    first_entered.count_down();
+    EXPECT_TRUE(second_visible.wait());
+    {
+      std::lock_guard lock(order_mutex);
+      order.push_back(1);
+    }
+    all_done.count_down();
+  });
+  ASSERT_TRUE(first_entered.wait());
+  store->commit(tx({put("item", "second", "y")}), [&](Result<CommitResult> result) {
+    EXPECT_TRUE(result);
+    {
+      std::lock_guard lock(order_mutex);
+      order.push_back(2);
+    }
+    all_done.count_down();
+  });
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  bool visible = false;
+  while (!visible && std::chrono::steady_clock::now() < deadline) {
+    auto got = store->get("item", "second");
+    visible = got && got.value().has_value();
+    if (!visible) {
+      std::this_thread::yield();  // polling a reader for the writer's commit, with a deadline
+    }
+  }
+  EXPECT_TRUE(visible) << "the writer waited for a handler before its next commit";
+  second_visible.count_down();
+  ASSERT_TRUE(all_done.wait());
+  {
+    std::lock_guard lock(order_mutex);
+    EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  }
+  store->close();
+  EXPECT_EQ(stats.transactions.load(), 2);
 }
 
 TEST(GroupCommitTest, ThrowingHandlerDoesNotStopTheWriter) {

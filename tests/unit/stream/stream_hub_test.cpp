@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "oshin/http/codec.hpp"
+
 namespace oshin::stream {
 namespace {
 
@@ -17,9 +19,14 @@ using namespace std::chrono_literals;
 
 class RecordingSink final : public StreamSink {
  public:
-  void deliver(std::shared_ptr<const v1::ServerEvent> event) override {
+  void deliver(std::shared_ptr<const LiveEvent> event) override {
     std::lock_guard lock(mutex_);
-    seqs_.push_back(event->seq());
+    seqs_.push_back(event->seq);
+    events_.push_back(std::move(event));
+  }
+  std::vector<std::shared_ptr<const LiveEvent>> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
   }
   void revoke() override {
     std::lock_guard lock(mutex_);
@@ -37,6 +44,7 @@ class RecordingSink final : public StreamSink {
  private:
   mutable std::mutex mutex_;
   std::vector<std::int64_t> seqs_;
+  std::vector<std::shared_ptr<const LiveEvent>> events_;
   int revoked_ = 0;
 };
 
@@ -61,7 +69,8 @@ TEST(StreamHubTest, PublishReachesOnlyTheAccountsSessions) {
   hub.publish("b", event_with_seq(2));
   hub.publish("a", event_with_seq(3));
   hub.publish("nobody", event_with_seq(4));
-  hub.publish("a", nullptr);
+  hub.publish("a", std::shared_ptr<const v1::ServerEvent>{});
+  hub.publish("a", std::shared_ptr<const LiveEvent>{});
 
   EXPECT_EQ(a1->seqs(), (std::vector<std::int64_t>{1, 3}));
   EXPECT_EQ(a2->seqs(), (std::vector<std::int64_t>{1, 3}));
@@ -146,6 +155,74 @@ TEST(StreamHubTest, PublishCommittedAssignsSeqsFromTheResult) {
   publish_committed(hub, events, result, 9);
   EXPECT_EQ(a->seqs().size(), 2U);
   EXPECT_EQ(b->seqs().size(), 1U);
+}
+
+v1::ServerEvent visit_event(const std::string& visit_id) {
+  v1::ServerEvent event;
+  event.set_type("visitUpdated");
+  event.mutable_at()->set_seconds(1'800'000'000);
+  event.mutable_visit_updated()->set_id(visit_id);
+  event.mutable_visit_updated()->set_patient_id("p-1");
+  return event;
+}
+
+TEST(StreamHubTest, OneUpdateToManyRecipientsSharesOneBody) {
+  StreamHub hub;
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  std::vector<OutgoingEvent> events;
+  for (const char* account : {"nurse", "staff1", "staff2", "doctor", "driver"}) {
+    sinks.push_back(std::make_shared<RecordingSink>());
+    hub.subscribe(account, sinks.back());
+    events.push_back({account, visit_event("v-1")});
+  }
+  events.push_back({"nurse", visit_event("v-2")});  // other content: a body of its own
+  storage::CommitResult result;
+  result.event_seqs = {7, 8, 9, 10, 11, 12};
+  publish_committed(hub, events, result);
+
+  std::vector<std::shared_ptr<const LiveEvent>> got;
+  for (const auto& sink : sinks) {
+    for (const auto& e : sink->events()) {
+      got.push_back(e);
+    }
+  }
+  ASSERT_EQ(got.size(), 6U);
+  const EventBody* shared = nullptr;
+  int with_shared = 0;
+  for (const auto& e : got) {
+    if (e->body->content().visit_updated().id() == "v-1") {
+      shared = shared ? shared : e->body.get();
+      EXPECT_EQ(e->body.get(), shared);
+      ++with_shared;
+    } else {
+      EXPECT_NE(e->body.get(), shared);
+    }
+  }
+  EXPECT_EQ(with_shared, 5);
+
+  // Each recipient's frames are exactly the encodings of its whole event with its own seq.
+  for (const auto& e : got) {
+    v1::ServerEvent whole = e->body->content();
+    whole.set_seq(e->seq);
+    EXPECT_EQ(e->json_frame(), http::to_json(whole));
+    EXPECT_EQ(e->protobuf_frame(), whole.SerializeAsString());
+  }
+}
+
+TEST(StreamHubTest, FramesMatchTheWholeEventForEverySeq) {
+  for (std::int64_t seq : {0LL, 1LL, 127LL, 128LL, 300LL, 16'384LL, 9'007'199'254'740'993LL}) {
+    v1::ServerEvent whole = visit_event("v-9");
+    whole.set_seq(seq);
+    auto live = make_live_event(whole);
+    EXPECT_EQ(live->seq, seq);
+    EXPECT_EQ(live->body->content().seq(), 0);
+    EXPECT_EQ(live->json_frame(), http::to_json(whole)) << seq;
+    EXPECT_EQ(live->protobuf_frame(), whole.SerializeAsString()) << seq;
+    v1::ServerEvent parsed;
+    ASSERT_TRUE(parsed.ParseFromString(live->protobuf_frame()));
+    EXPECT_EQ(parsed.seq(), seq);
+    EXPECT_EQ(parsed.visit_updated().id(), "v-9");
+  }
 }
 
 }  // namespace

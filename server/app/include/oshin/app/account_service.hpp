@@ -67,7 +67,7 @@ struct LoginResult {
 /// Organizations, users and sessions: the in-memory view of the durable records plus every
 /// change to them. Changes are committed (with their audit entries) before memory is updated and
 /// before the caller's completion runs, so a 2xx never precedes durability.
-/// Thread-safe: any strand may call any method; completions run on the store's writer thread or
+/// Thread-safe: any strand may call any method; completions run on the store's completion thread or
 /// the crypto executor and must only post or respond.
 class AccountService final : public http::Authenticator {
  public:
@@ -133,7 +133,7 @@ class AccountService final : public http::Authenticator {
   std::optional<Principal> authenticate(std::string_view bearer_token) override;
   bool account_active(std::string_view user_id) override;
 
-  /// Called (on the store's writer thread, after the commit) with the id of a user just
+  /// Called (on the store's completion thread, after the commit) with the id of a user just
   /// disabled, so live connections of that account can be closed at once. Set before serving.
   void set_on_disabled(std::function<void(const std::string&)> on_disabled) {
     on_disabled_ = std::move(on_disabled);

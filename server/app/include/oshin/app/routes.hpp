@@ -15,7 +15,7 @@ namespace oshin::app {
 void add_account_routes(http::Router& router, AccountService& accounts, Idempotency& idempotency);
 
 /// Audit review (ADMIN): GET /v1/audit, GET /v1/audit/verify. Reading the audit log is audited.
-/// `work` runs the (possibly long) reads off the I/O threads and the store's writer thread.
+/// `work` runs the (possibly long) reads off the I/O threads and the store's completion thread.
 void add_audit_routes(http::Router& router, storage::Store& store, const Clock& clock,
                       boost::asio::any_io_executor work);
 

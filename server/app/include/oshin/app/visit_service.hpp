@@ -52,7 +52,7 @@ enum class Step { depart, arrive, complete };
 ///
 /// Thread-safety: public methods may be called from any thread. Mutations run on the strand;
 /// reads use the committed view (never state that is not yet durable). Completions run on the
-/// store's writer thread or the strand and must only respond or post.
+/// store's completion thread or the strand and must only respond or post.
 class VisitService {
  public:
   template <class T>

@@ -98,18 +98,18 @@ class WebhookOutbox {
 
   /// Schedules the first attempt of a record add() returned, at once. Call only after its
   /// transaction committed and synced. Starting an id that is already pending does nothing.
-  /// Any thread, including the store's writer thread inside a CommitHandler (no I/O, no wait).
+  /// Any thread, including the store's completion thread inside a CommitHandler (no I/O, no wait).
   void start(v1::WebhookDelivery delivery);
 
   /// Reads the record with this id from the store and starts it when it is undelivered.
-  /// Errc::not_found when absent. Any thread except the store's writer thread (it reads the
+  /// Errc::not_found when absent. Any thread except the store's completion thread (it reads the
   /// store).
   Result<void> start(const std::string& delivery_id);
 
   /// At start-up: loads every undelivered record from the store and schedules it at its stored
   /// next_attempt_at (at once when that has passed). Unreadable or invalid records are logged
   /// by id and skipped. Returns the store's error when listing fails. Any thread except the
-  /// store's writer thread.
+  /// store's completion thread.
   Result<void> resume();
 
   /// Cancels every timer and in-flight request for shutdown; afterwards nothing touches the

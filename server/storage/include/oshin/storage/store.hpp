@@ -83,10 +83,12 @@ struct CommitResult {
   std::vector<std::int64_t> audit_seqs;  ///< one per AppendAudit
 };
 
-/// Called exactly once, on the store's writer thread, after the transaction is durable
-/// (committed and synced) or has failed. It must not block: post the result to your own
-/// executor. Errors: Errc::already_exists (unique clash), Errc::storage_full (disk full),
-/// Errc::unavailable (I/O error, store read-only or closed).
+/// Called exactly once, on the store's completion thread, after the transaction is durable
+/// (committed and synced) or has failed. Handlers run one at a time in commit order (a handler
+/// of an earlier transaction has returned before the next one starts), while the writer thread
+/// already runs the next group commit. A handler must not block for long: every later
+/// completion waits for it. Errors: Errc::already_exists (unique clash), Errc::storage_full (disk
+/// full), Errc::unavailable (I/O error, store read-only or closed).
 using CommitHandler = std::function<void(Result<CommitResult>)>;
 
 /// An event read back from the log.
@@ -117,7 +119,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  /// Queues a transaction. Thread-safe. `done` runs on the writer thread.
+  /// Queues a transaction. Thread-safe. `done` runs on the completion thread (inline, before
+  /// commit() returns, when the store is closed).
   virtual void commit(Transaction tx, CommitHandler done) = 0;
 
   /// Reads one record; empty optional when absent.

@@ -15,6 +15,43 @@
 
 namespace oshin::stream {
 
+/// What one committed event says, without its seq: shared by every recipient of the same content
+/// (one visit update goes to the nurse, the staff and the team as events with their own seqs
+/// but the same body). Each wire encoding is computed once, by the first session that needs it,
+/// and reused by the rest. Thread-safe.
+class EventBody {
+ public:
+  /// `content` with seq 0 and `serialized` its protobuf bytes (content.SerializeAsString()).
+  EventBody(v1::ServerEvent content, std::string serialized);
+
+  const v1::ServerEvent& content() const { return content_; }
+  /// The serialized content (seq 0, so the seq field is absent).
+  const std::string& serialized() const { return serialized_; }
+  /// The canonical JSON of the content, as the stream prints it (seq printed as "0"). Computed
+  /// on first use.
+  const std::string& json() const;
+
+ private:
+  v1::ServerEvent content_;
+  std::string serialized_;
+  mutable std::once_flag json_once_;
+  mutable std::string json_;
+};
+
+/// One live event for one account: its seq and its shared body.
+struct LiveEvent {
+  std::int64_t seq = 0;
+  std::shared_ptr<const EventBody> body;
+
+  /// The text frame: byte for byte what printing the whole event (content with this seq) gives.
+  std::string json_frame() const;
+  /// The binary frame: byte for byte the serialized whole event.
+  std::string protobuf_frame() const;
+};
+
+/// Wraps one event (seq set) with a body of its own. Any thread.
+std::shared_ptr<const LiveEvent> make_live_event(const v1::ServerEvent& event);
+
 /// A receiver of live events for one account (a WebSocket session).
 class StreamSink {
  public:
@@ -23,7 +60,7 @@ class StreamSink {
   /// Takes one live event (seq set, rising per account). Called by StreamHub::publish on the
   /// publisher's thread with the hub's lock held: it must only enqueue (never block, never call
   /// back into the hub) and must not throw.
-  virtual void deliver(std::shared_ptr<const v1::ServerEvent> event) = 0;
+  virtual void deliver(std::shared_ptr<const LiveEvent> event) = 0;
 
   /// The account lost access (disabled): close the session. Same rules as deliver(): called with
   /// the hub's lock held, must only post, must not throw.
@@ -39,10 +76,12 @@ class StreamHub {
   StreamHub& operator=(const StreamHub&) = delete;
 
   /// Hands `event` to every session subscribed to `account_id`. Call it after the event's commit
-  /// is synced, in seq order per account (e.g. from the store's writer thread, inside the commit
-  /// handler). Never blocks: each session only enqueues (a session whose queue is full drops
+  /// is synced, in seq order per account (e.g. from the store's completion thread, inside the
+  /// commit handler). Never blocks: each session only enqueues (a session whose queue is full drops
   /// itself). A null event is ignored.
-  void publish(const std::string& account_id, std::shared_ptr<const v1::ServerEvent> event);
+  void publish(const std::string& account_id, std::shared_ptr<const LiveEvent> event);
+  /// The same for an event without a shared body (tests, tools).
+  void publish(const std::string& account_id, const std::shared_ptr<const v1::ServerEvent>& event);
 
   /// Subscribes a session to an account's live events. The hub keeps only a weak reference.
   void subscribe(const std::string& account_id, const std::shared_ptr<StreamSink>& sink);
@@ -86,9 +125,10 @@ void add_events(storage::Transaction& tx, const std::vector<OutgoingEvent>& even
 
 /// After `tx` committed: gives each event its seq, result.event_seqs[first_event_index + i]
 /// (the AppendEvents of add_events in mutation order; `first_event_index` counts AppendEvents
-/// added to the transaction before them), and publishes it to its account. Call it from the
-/// commit handler (the store's writer thread) so that events are published in seq order.
-/// A result with too few seqs (a wiring bug) publishes nothing and logs an error.
+/// added to the transaction before them), and publishes it to its account. Events of the call
+/// with the same content share one EventBody, so each encoding is made once for all of them. Call
+/// it from the commit handler (the store's completion thread) so that events are published in seq
+/// order. A result with too few seqs (a wiring bug) publishes nothing and logs an error.
 void publish_committed(StreamHub& hub, std::vector<OutgoingEvent> events,
                        const storage::CommitResult& result, std::size_t first_event_index = 0);
 

@@ -48,7 +48,7 @@ class TicketService {
   Result<void> load();
 
   /// Called with the new ticket, or Errc::rate_limited (too many live tickets for this user),
-  /// Errc::internal (no randomness) or a store error. Runs on the store's writer thread, or on
+  /// Errc::internal (no randomness) or a store error. Runs on the store's completion thread, or on
   /// the calling thread for an immediate failure: it must only post or respond.
   using IssueDone = std::function<void(Result<v1::StreamTicket>)>;
 
@@ -56,7 +56,7 @@ class TicketService {
   void issue(const Principal& who, IssueDone done);
 
   /// Called with the ticket's user id, or nullopt for a used, expired, unknown or malformed
-  /// ticket (or when marking it used failed). Runs on the store's writer thread, or on the
+  /// ticket (or when marking it used failed). Runs on the store's completion thread, or on the
   /// calling thread when the ticket is rejected at once: it must only post.
   using RedeemDone = std::function<void(std::optional<std::string> user_id)>;
 
