@@ -126,6 +126,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     used += n;
   }
   if (!parser.is_done()) {
+    if (!parser.got_some()) {
+      return 0;  // nothing arrived: the session just waits for bytes or its deadline
+    }
     parser.put_eof(ec);
     if (ec || !parser.is_done()) {
       return 0;

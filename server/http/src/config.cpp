@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -156,8 +157,13 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv, std::s
     *target = std::string(value);
     if (clock_start) {
       google::protobuf::Timestamp ts;
-      if (!google::protobuf::util::TimeUtil::FromString(*clock_start, &ts)) {
-        return fail("--clock-start needs an RFC 3339 instant, e.g. 2026-11-20T21:00:00+09:00");
+      // 1970..2200: the clock counts nanoseconds since 1970 in 64 bits (±292 years).
+      constexpr std::int64_t kLatestClockStart = 7'258'118'400;  // 2200-01-01T00:00:00Z
+      if (!google::protobuf::util::TimeUtil::FromString(*clock_start, &ts) || ts.seconds() < 0 ||
+          ts.seconds() >= kLatestClockStart) {
+        return fail(
+            "--clock-start needs an RFC 3339 instant between 1970 and 2200, e.g. "
+            "2026-11-20T21:00:00+09:00");
       }
       out.clock_start = from_unix_ms(google::protobuf::util::TimeUtil::TimestampToMilliseconds(ts));
     }
