@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libsqlite3-dev sqlite3
   libssl-dev libsodium-dev
+  # The openssl CLI: the TLS integration tests make a throwaway CA and certificates with it,
+  # and docs/OPERATIONS.md uses it to make a certificate.
+  openssl
   curl python3
   # Browser tests: Debian's chromium, and Japanese glyphs for their screenshots.
   chromium fonts-ipafont-gothic

@@ -128,6 +128,8 @@ std::optional<unsigned short> ServerProcess::wait_listening(std::chrono::millise
       auto eol = output_.find('\n', pos);
       if (eol != std::string::npos) {
         auto line = output_.substr(pos + kNeedle.size(), eol - pos - kNeedle.size());
+        // HOST:PORT ends at the first space (a TLS server adds " (https://...)").
+        line = line.substr(0, line.find(' '));
         auto colon = line.rfind(':');
         if (colon != std::string::npos) {
           port = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));

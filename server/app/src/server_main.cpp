@@ -28,6 +28,7 @@
 #include "oshin/http/config.hpp"
 #include "oshin/http/health.hpp"
 #include "oshin/http/http_server.hpp"
+#include "oshin/http/tls.hpp"
 #include "oshin/storage/store.hpp"
 #include "oshin/stream/stream_hub.hpp"
 #include "oshin/stream/stream_server.hpp"
@@ -40,6 +41,15 @@ std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) {
   auto addr = ep.address();
   std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
   return host + ":" + std::to_string(ep.port());
+}
+
+// How client certificates are treated, for the start-up line.
+const char* tls_note(const v1::ServerConfig::Tls& tls) {
+  if (tls.client_ca_file().empty()) {
+    return "";
+  }
+  return tls.require_client_cert() ? ", client certificate required"
+                                   : ", client certificate optional";
 }
 
 AccountOptions account_options(const v1::ServerConfig& config) {
@@ -124,6 +134,18 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   if (!endpoint) {
     err << "oshin-server: bad listen address '" << config.listen() << "'\n";
     return 2;
+  }
+
+  // Certificates and keys are read once, here: a bad file stops the start before anything else.
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
+  if (!config.tls().cert_file().empty()) {
+    std::string tls_error;
+    auto made = http::make_tls_context(config.tls(), &tls_error);
+    if (!made) {
+      err << "oshin-server: " << tls_error << "\n";
+      return 2;
+    }
+    tls_context = std::move(*made);
   }
 
   if (const auto& tables = billing::FeeTables::builtin(); !tables) {
@@ -256,6 +278,9 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   stream::StreamServer streams(hub, *store, accounts, tickets, metrics, work.get_executor(),
                                stream_options);
   server.set_upgrade_handler(streams.upgrade_handler());
+  if (tls_context) {
+    server.set_tls_context(tls_context);
+  }
   auto bound = server.listen(*endpoint);
   if (!bound) {
     err << "oshin-server: cannot listen on " << config.listen() << ": " << bound.error().message()
@@ -284,10 +309,17 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   });
 
   const std::string where = endpoint_text(*bound);
-  spdlog::info("listening on {}", where);
+  const char* scheme = tls_context ? "https" : "http";
+  if (tls_context) {
+    // The plain line stays `listening on HOST:PORT`: tools parse the port from it.
+    spdlog::info("listening on {} (https://{}/, TLS 1.2/1.3{})", where, where,
+                 tls_note(config.tls()));
+  } else {
+    spdlog::info("listening on {}", where);
+  }
   spdlog::default_logger()->flush();
   if (demo) {
-    out << "oshin demo is running at http://" << where << "/\n";
+    out << "oshin demo is running at " << scheme << "://" << where << "/\n";
     out << "demo logins (username / password / role):\n";
     for (const auto& login : demo_logins()) {
       out << "  " << login.username << " / " << login.password << " / " << login.role << "\n";

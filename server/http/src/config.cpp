@@ -362,11 +362,11 @@ Result<void> validate_config(const ServerConfig& c, std::string* error) {
   if (c.tls().cert_file().empty() != c.tls().key_file().empty()) {
     return config_error(error, "tls: certFile and keyFile go together");
   }
-  // Accepted by the schema, not yet by this build: refusing beats silently running without them.
-  if (!c.tls().cert_file().empty() || !c.tls().client_ca_file().empty()) {
-    return config_error(error,
-                        "tls: not available in this build; terminate TLS in front of oshin "
-                        "(a proxy on the same host) and keep oshin on loopback");
+  if (!c.tls().client_ca_file().empty() && c.tls().cert_file().empty()) {
+    return config_error(error, "tls.clientCaFile: needs tls.certFile and tls.keyFile");
+  }
+  if (c.tls().require_client_cert() && c.tls().client_ca_file().empty()) {
+    return config_error(error, "tls.requireClientCert: needs tls.clientCaFile");
   }
   for (int role : c.totp().required_roles()) {
     if (role == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(role)) {

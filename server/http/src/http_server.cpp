@@ -122,6 +122,10 @@ void HttpServer::set_upgrade_handler(UpgradeHandler handler) {
   state_->upgrade_handler = std::move(handler);
 }
 
+void HttpServer::set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) {
+  state_->tls_context = std::move(context);
+}
+
 std::size_t HttpServer::connection_count() const {
   return state_->session_count();
 }

@@ -7,9 +7,12 @@
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -40,7 +43,8 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Socket errors that only mean the peer went away: not worth a warning.
 void fail(error_code ec, const char* what) {
   if (ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
-      ec == net::error::connection_reset || ec == net::error::broken_pipe) {
+      ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+      ec == net::ssl::error::stream_truncated) {
     spdlog::debug("http {}: {}", what, ec.message());
     return;
   }
@@ -134,15 +138,23 @@ class ResponseSlot {
   std::uint64_t seq_;
 };
 
+// A TLS stream when the server has a TLS context, else plain TCP.
+ConnectionStream make_stream(tcp::socket&& socket, const ServerState& state) {
+  if (state.tls_context) {
+    return ConnectionStream(std::in_place_type<TlsStream>, std::move(socket), *state.tls_context);
+  }
+  return ConnectionStream(std::in_place_type<beast::tcp_stream>, std::move(socket));
+}
+
 }  // namespace
 
 HttpSession::HttpSession(tcp::socket&& socket, std::shared_ptr<ServerState> state)
-    : stream_(std::move(socket)),
-      executor_(stream_.get_executor()),
+    : stream_(make_stream(std::move(socket), *state)),
+      executor_(lowest().get_executor()),
       buffer_(state->options.max_header_bytes + state->options.max_body_bytes + kBufferSlack),
       state_(std::move(state)) {
   error_code ec;
-  auto peer = stream_.socket().remote_endpoint(ec);
+  auto peer = lowest().socket().remote_endpoint(ec);
   if (!ec) {
     peer_address_ = peer.address().to_string();
   }
@@ -162,8 +174,42 @@ void HttpSession::run() {
     spdlog::debug("http connection from {} refused at accept: connection limit", peer_address_);
     return;
   }
+  if (std::holds_alternative<TlsStream>(stream_)) {
+    net::dispatch(executor_,
+                  beast::bind_front_handler(&HttpSession::do_handshake, shared_from_this()));
+    return;
+  }
   net::dispatch(executor_,
                 beast::bind_front_handler(&HttpSession::do_await_request, shared_from_this()));
+}
+
+beast::tcp_stream& HttpSession::lowest() {
+  return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                    stream_);
+}
+
+void HttpSession::do_handshake() {
+  if (state_->shutting_down.load()) {
+    return;
+  }
+  phase_ = Phase::handshaking;
+  // The handshake has the header deadline: a client that stalls it (slow loris) is dropped, and
+  // until then it holds one of its address's connection slots like any connection.
+  lowest().expires_after(state_->options.header_timeout);
+  std::get<TlsStream>(stream_).async_handshake(
+      net::ssl::stream_base::server,
+      beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+}
+
+void HttpSession::on_handshake(error_code ec) {
+  if (ec) {
+    // Plain HTTP on the TLS port, an old protocol or cipher, a missing or bad client certificate,
+    // or a deadline: the connection closes unanswered.
+    spdlog::debug("tls handshake from {} failed: {}", peer_address_, ec.message());
+    phase_ = Phase::done;
+    return;
+  }
+  do_await_request();
 }
 
 void HttpSession::shutdown() {
@@ -187,11 +233,12 @@ void HttpSession::do_await_request() {
   }
   // Waiting for the first byte is bounded by the idle timeout on a kept-alive connection and by
   // the header timeout on a fresh one, so a silent client cannot hold a connection for long.
-  stream_.expires_after(first_request_ ? state_->options.header_timeout
-                                       : state_->options.idle_timeout);
-  stream_.async_read_some(
-      buffer_.prepare(kFirstReadBytes),
-      beast::bind_front_handler(&HttpSession::on_first_bytes, shared_from_this()));
+  lowest().expires_after(first_request_ ? state_->options.header_timeout
+                                        : state_->options.idle_timeout);
+  with_stream([this](auto& s) {
+    s.async_read_some(buffer_.prepare(kFirstReadBytes),
+                      beast::bind_front_handler(&HttpSession::on_first_bytes, shared_from_this()));
+  });
 }
 
 void HttpSession::on_first_bytes(error_code ec, std::size_t bytes) {
@@ -210,10 +257,12 @@ void HttpSession::do_read_header() {
       state_->options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   parser_->body_limit(state_->options.max_body_bytes);
   // One deadline for the whole header block: a client dribbling bytes is dropped too.
-  stream_.expires_after(state_->options.header_timeout);
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      beast::bind_front_handler(&HttpSession::on_read_header, shared_from_this()));
+  lowest().expires_after(state_->options.header_timeout);
+  with_stream([this](auto& s) {
+    http::async_read_header(
+        s, buffer_, *parser_,
+        beast::bind_front_handler(&HttpSession::on_read_header, shared_from_this()));
+  });
 }
 
 void HttpSession::on_read_header(error_code ec, std::size_t /*bytes*/) {
@@ -240,9 +289,11 @@ void HttpSession::on_read_header(error_code ec, std::size_t /*bytes*/) {
   }
   if (req.version() >= 11 && beast::iequals(trim(req[http::field::expect]), "100-continue")) {
     // The client waits for this before sending its body.
-    stream_.expires_after(state_->options.body_timeout);
-    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                     beast::bind_front_handler(&HttpSession::on_continue, shared_from_this()));
+    lowest().expires_after(state_->options.body_timeout);
+    with_stream([this](auto& s) {
+      net::async_write(s, net::buffer(kContinue.data(), kContinue.size()),
+                       beast::bind_front_handler(&HttpSession::on_continue, shared_from_this()));
+    });
     return;
   }
   do_read_body();
@@ -256,9 +307,11 @@ void HttpSession::on_continue(error_code ec, std::size_t /*bytes*/) {
 }
 
 void HttpSession::do_read_body() {
-  stream_.expires_after(state_->options.body_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read_body, shared_from_this()));
+  lowest().expires_after(state_->options.body_timeout);
+  with_stream([this](auto& s) {
+    http::async_read(s, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read_body, shared_from_this()));
+  });
 }
 
 void HttpSession::on_read_body(error_code ec, std::size_t /*bytes*/) {
@@ -278,7 +331,7 @@ void HttpSession::on_read_error(error_code ec) {
     return;
   }
   if (ec == http::error::end_of_stream || ec == net::error::eof ||
-      ec == http::error::partial_message) {
+      ec == http::error::partial_message || ec == net::ssl::error::stream_truncated) {
     // The client closed its side; nothing to answer.
     return;
   }
@@ -314,7 +367,7 @@ void HttpSession::handle_request() {
                    state_->options.upgrade_path);
       phase_ = Phase::done;
       // The connection leaves the HTTP server here; its deadline is the new owner's business.
-      stream_.expires_never();
+      lowest().expires_never();
       state_->upgrade_handler(std::move(stream_), std::move(ctx->request));
       return;
     }
@@ -370,9 +423,11 @@ void HttpSession::send_framing_error(Errc code, std::string message) {
 void HttpSession::do_write(Response res, bool close) {
   phase_ = Phase::writing;
   res_ = std::move(res);
-  stream_.expires_after(state_->options.body_timeout);
-  http::async_write(stream_, res_,
-                    beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close));
+  lowest().expires_after(state_->options.body_timeout);
+  with_stream([this, close](auto& s) {
+    http::async_write(s, res_,
+                      beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close));
+  });
 }
 
 void HttpSession::on_write(bool close, error_code ec, std::size_t /*bytes*/) {
@@ -389,8 +444,16 @@ void HttpSession::on_write(bool close, error_code ec, std::size_t /*bytes*/) {
 
 void HttpSession::do_close() {
   phase_ = Phase::closing;
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) {
+    // TLS: send close_notify and wait (briefly) for the client's; the socket closes after.
+    lowest().expires_after(
+        std::min<std::chrono::milliseconds>(kMaxLinger, state_->options.header_timeout));
+    tls->async_shutdown(
+        beast::bind_front_handler(&HttpSession::on_tls_shutdown, shared_from_this()));
+    return;
+  }
   error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
     return;
   }
@@ -398,14 +461,16 @@ void HttpSession::do_close() {
   // body) for a short while, so closing does not reset the connection before it reads our answer.
   buffer_.consume(buffer_.size());
   drained_bytes_ = 0;
-  stream_.expires_after(
+  lowest().expires_after(
       std::min<std::chrono::milliseconds>(kMaxLinger, state_->options.header_timeout));
   do_drain();
 }
 
 void HttpSession::do_drain() {
-  stream_.async_read_some(buffer_.prepare(kDrainReadBytes),
-                          beast::bind_front_handler(&HttpSession::on_drain, shared_from_this()));
+  // Only plain TCP lingers this way (TLS closes through async_shutdown).
+  std::get<beast::tcp_stream>(stream_).async_read_some(
+      buffer_.prepare(kDrainReadBytes),
+      beast::bind_front_handler(&HttpSession::on_drain, shared_from_this()));
 }
 
 void HttpSession::on_drain(error_code ec, std::size_t bytes) {
@@ -421,11 +486,21 @@ void HttpSession::on_drain(error_code ec, std::size_t bytes) {
   do_drain();
 }
 
+void HttpSession::on_tls_shutdown(error_code ec) {
+  // Whatever the outcome (done, the client vanished, the deadline), the socket closes now.
+  phase_ = Phase::done;
+  error_code ignored;
+  lowest().socket().close(ignored);
+  if (ec) {
+    spdlog::debug("tls shutdown with {}: {}", peer_address_, ec.message());
+  }
+}
+
 void HttpSession::on_shutdown() {
   // Idle keep-alive connections and lingering closes end now; a connection in the middle of a
   // request finishes it and closes after the answer (shutting_down is checked then).
-  if (phase_ == Phase::idle || phase_ == Phase::closing) {
-    stream_.cancel();
+  if (phase_ == Phase::handshaking || phase_ == Phase::idle || phase_ == Phase::closing) {
+    lowest().cancel();
   }
 }
 

@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 
 #include "oshin/common/errc.hpp"
 #include "oshin/http/router.hpp"
@@ -18,8 +20,9 @@
 
 namespace oshin::http::detail {
 
-/// One HTTP/1.1 connection: reads a request, routes it, writes the answer, repeats while
-/// keep-alive holds. Everything except the public entry points runs on the connection's strand.
+/// One HTTP/1.1 connection: (over TLS: completes the handshake first,) reads a request, routes
+/// it, writes the answer, repeats while keep-alive holds. Everything except the public entry
+/// points runs on the connection's strand.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<ServerState> state);
@@ -39,8 +42,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void deliver(std::uint64_t seq, std::optional<Response> res);
 
  private:
-  enum class Phase { idle, reading, handling, writing, closing, done };
+  enum class Phase { handshaking, idle, reading, handling, writing, closing, done };
 
+  /// Runs `f` on the stream, whichever it is (plain or TLS).
+  template <class F>
+  void with_stream(F&& f) {
+    std::visit(std::forward<F>(f), stream_);
+  }
+  /// The TCP layer: deadlines, socket, cancel.
+  boost::beast::tcp_stream& lowest();
+
+  void do_handshake();
+  void on_handshake(boost::beast::error_code ec);
   void do_await_request();
   void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
   void do_read_header();
@@ -57,10 +70,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_close();
   void do_drain();
   void on_drain(boost::beast::error_code ec, std::size_t bytes);
+  void on_tls_shutdown(boost::beast::error_code ec);
   void on_shutdown();
   void record(const Response& res, std::string_view method, std::string_view route);
 
-  boost::beast::tcp_stream stream_;
+  ConnectionStream stream_;
   boost::beast::tcp_stream::executor_type executor_;  ///< the strand; survives moving stream_
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<ServerState> state_;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,8 @@ struct ServerState {
   const HttpOptions options;
   const Clock* clock;              ///< null: the system clock
   UpgradeHandler upgrade_handler;  ///< set at start-up only, read-only afterwards
+  /// TLS for every connection when set; start-up only, read-only afterwards.
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::atomic<bool> shutting_down{false};
 
   /// Registers a new connection from `address`; false when shutting down, at max_connections or

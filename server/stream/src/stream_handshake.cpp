@@ -4,11 +4,13 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <string_view>
 #include <utility>
+#include <variant>
 
 #include "event_frames.hpp"
 #include "oshin/http/codec.hpp"
@@ -62,7 +64,7 @@ std::optional<std::int64_t> parse_seq(std::string_view text) {
   return value;
 }
 
-StreamHandshake::StreamHandshake(beast::tcp_stream&& stream, http::Request req,
+StreamHandshake::StreamHandshake(http::ConnectionStream&& stream, http::Request req,
                                  std::shared_ptr<StreamState> state)
     : stream_(std::move(stream)), req_(std::move(req)), state_(std::move(state)) {}
 
@@ -98,7 +100,7 @@ void StreamHandshake::run() {
   if (query->ticket) {
     // Redeeming writes to the store; the answer comes back on the store's completion thread.
     state_->tickets.redeem(
-        *query->ticket, [self = shared_from_this(), strand = stream_.get_executor()](
+        *query->ticket, [self = shared_from_this(), strand = lowest().get_executor()](
                             std::optional<std::string> user_id) mutable {
           net::post(strand, [self = std::move(self), user_id = std::move(user_id)]() mutable {
             self->on_ticket(std::move(user_id));
@@ -138,9 +140,18 @@ void StreamHandshake::reject(Errc code, std::string message, std::string field) 
   res_.keep_alive(false);
   res_.prepare_payload();
   spdlog::info("stream handshake refused: {} {}", http_status(code), api_error_code(code));
-  stream_.expires_after(state_->options.handshake_timeout);
-  bh::async_write(stream_, res_,
-                  beast::bind_front_handler(&StreamHandshake::on_write, shared_from_this()));
+  lowest().expires_after(state_->options.handshake_timeout);
+  std::visit(
+      [this](auto& s) {
+        bh::async_write(s, res_,
+                        beast::bind_front_handler(&StreamHandshake::on_write, shared_from_this()));
+      },
+      stream_);
+}
+
+beast::tcp_stream& StreamHandshake::lowest() {
+  return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                    stream_);
 }
 
 void StreamHandshake::on_write(error_code ec, std::size_t /*bytes*/) {
@@ -148,9 +159,23 @@ void StreamHandshake::on_write(error_code ec, std::size_t /*bytes*/) {
     spdlog::debug("stream handshake write: {}", ec.message());
     return;
   }
+  if (auto* tls = std::get_if<http::TlsStream>(&stream_)) {
+    // TLS: close_notify, within the deadline set for the answer; then the socket closes.
+    tls->async_shutdown(
+        beast::bind_front_handler(&StreamHandshake::on_tls_shutdown, shared_from_this()));
+    return;
+  }
   // The answer is out; the socket closes with this object.
   error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+void StreamHandshake::on_tls_shutdown(error_code ec) {
+  if (ec) {
+    spdlog::debug("stream handshake tls shutdown: {}", ec.message());
+  }
+  error_code ignored;
+  lowest().socket().close(ignored);
 }
 
 }  // namespace oshin::stream::detail

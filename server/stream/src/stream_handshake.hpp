@@ -1,7 +1,6 @@
 #pragma once
 
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,6 +8,7 @@
 #include <string_view>
 
 #include "oshin/common/errc.hpp"
+#include "oshin/http/http_server.hpp"
 #include "oshin/http/router.hpp"
 #include "stream_state.hpp"
 
@@ -33,7 +33,7 @@ std::optional<std::int64_t> parse_seq(std::string_view text);
 /// Runs on the connection's strand (the stream's executor).
 class StreamHandshake final : public std::enable_shared_from_this<StreamHandshake> {
  public:
-  StreamHandshake(boost::beast::tcp_stream&& stream, http::Request req,
+  StreamHandshake(http::ConnectionStream&& stream, http::Request req,
                   std::shared_ptr<StreamState> state);
 
   /// Starts. On the connection's strand, once.
@@ -44,8 +44,10 @@ class StreamHandshake final : public std::enable_shared_from_this<StreamHandshak
   void start_session(std::string account_id);
   void reject(Errc code, std::string message = {}, std::string field = {});
   void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void on_tls_shutdown(boost::beast::error_code ec);
+  boost::beast::tcp_stream& lowest();
 
-  boost::beast::tcp_stream stream_;
+  http::ConnectionStream stream_;  ///< plain TCP or TLS
   http::Request req_;
   std::shared_ptr<StreamState> state_;
   std::optional<std::int64_t> since_;

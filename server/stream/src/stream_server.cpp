@@ -81,7 +81,7 @@ StreamServer::StreamServer(StreamHub& hub, storage::Store& store,
 StreamServer::~StreamServer() = default;
 
 http::UpgradeHandler StreamServer::upgrade_handler() {
-  return [state = state_](boost::beast::tcp_stream stream, http::Request request) {
+  return [state = state_](http::ConnectionStream stream, http::Request request) {
     try {
       std::make_shared<detail::StreamHandshake>(std::move(stream), std::move(request), state)
           ->run();

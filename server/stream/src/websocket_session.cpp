@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <exception>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace oshin::stream::detail {
@@ -26,7 +29,7 @@ void fail(error_code ec, const char* what) {
   if (ec == net::error::operation_aborted || ec == websocket::error::closed ||
       ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset ||
       ec == net::error::broken_pipe || ec == net::error::not_connected ||
-      ec == net::error::bad_descriptor) {
+      ec == net::error::bad_descriptor || ec == net::ssl::error::stream_truncated) {
     spdlog::debug("stream {}: {}", what, ec.message());
     return;
   }
@@ -39,11 +42,22 @@ void fail(error_code ec, const char* what) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, std::shared_ptr<StreamState> state,
-                                   std::string account_id, std::optional<std::int64_t> since,
-                                   Negotiated negotiated)
-    : ws_(std::move(stream)),
-      executor_(ws_.get_executor()),
+std::variant<WebSocketSession::PlainWs, WebSocketSession::TlsWs> WebSocketSession::make_ws(
+    http::ConnectionStream&& stream) {
+  return std::visit(
+      [](auto&& transport) -> std::variant<PlainWs, TlsWs> {
+        using Transport = std::decay_t<decltype(transport)>;
+        return std::variant<PlainWs, TlsWs>(std::in_place_type<websocket::stream<Transport>>,
+                                            std::move(transport));
+      },
+      std::move(stream));
+}
+
+WebSocketSession::WebSocketSession(http::ConnectionStream&& stream,
+                                   std::shared_ptr<StreamState> state, std::string account_id,
+                                   std::optional<std::int64_t> since, Negotiated negotiated)
+    : ws_(make_ws(std::move(stream))),
+      executor_(lowest().get_executor()),
       close_timer_(executor_),
       state_(std::move(state)),
       account_id_(std::move(account_id)),
@@ -61,6 +75,10 @@ WebSocketSession::~WebSocketSession() {
   if (registered_) {
     state_->remove_session(this);
   }
+}
+
+beast::tcp_stream& WebSocketSession::lowest() {
+  return with_ws([](auto& ws) -> beast::tcp_stream& { return beast::get_lowest_layer(ws); });
 }
 
 void WebSocketSession::run(http::Request req) {
@@ -128,13 +146,13 @@ void WebSocketSession::deliver(std::shared_ptr<const LiveEvent> event) {
 
 void WebSocketSession::do_accept() {
   // The WebSocket stream keeps its own deadlines from here on.
-  beast::get_lowest_layer(ws_).expires_never();
+  lowest().expires_never();
   // Each event is one small write: without this, a burst waits on the client's delayed ACKs.
   error_code nodelay_ignored;
-  beast::get_lowest_layer(ws_).socket().set_option(net::ip::tcp::no_delay(true), nodelay_ignored);
+  lowest().socket().set_option(net::ip::tcp::no_delay(true), nodelay_ignored);
   if (state_->options.socket_send_buffer > 0) {
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().set_option(
+    lowest().socket().set_option(
         net::socket_base::send_buffer_size(
             static_cast<int>(std::min<std::size_t>(state_->options.socket_send_buffer, 1U << 30U))),
         ignored);
@@ -143,17 +161,19 @@ void WebSocketSession::do_accept() {
   timeout.handshake_timeout = state_->options.handshake_timeout;
   timeout.idle_timeout = state_->options.idle_timeout;
   timeout.keep_alive_pings = true;
-  ws_.set_option(timeout);
-  ws_.read_message_max(state_->options.max_message_bytes);
-  ws_.set_option(websocket::stream_base::decorator(
-      [subprotocol = negotiated_.subprotocol](websocket::response_type& res) {
-        res.set(beast::http::field::server, "oshin");
-        if (!subprotocol.empty()) {
-          res.set(beast::http::field::sec_websocket_protocol, subprotocol);
-        }
-      }));
-  ws_.async_accept(req_,
-                   beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+  with_ws([this, &timeout](auto& ws) {
+    ws.set_option(timeout);
+    ws.read_message_max(state_->options.max_message_bytes);
+    ws.set_option(websocket::stream_base::decorator(
+        [subprotocol = negotiated_.subprotocol](websocket::response_type& res) {
+          res.set(beast::http::field::server, "oshin");
+          if (!subprotocol.empty()) {
+            res.set(beast::http::field::sec_websocket_protocol, subprotocol);
+          }
+        }));
+    ws.async_accept(req_,
+                    beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+  });
 }
 
 void WebSocketSession::on_accept(error_code ec) {
@@ -187,8 +207,10 @@ void WebSocketSession::on_accept(error_code ec) {
 }
 
 void WebSocketSession::do_read() {
-  ws_.async_read(read_buffer_,
-                 beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  with_ws([this](auto& ws) {
+    ws.async_read(read_buffer_,
+                  beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  });
 }
 
 void WebSocketSession::on_read(error_code ec, std::size_t /*bytes*/) {
@@ -305,9 +327,11 @@ void WebSocketSession::do_write() {
     return;
   }
   writing_ = true;
-  ws_.binary(negotiated_.format == FrameFormat::protobuf);
-  ws_.async_write(net::buffer(frame_),
-                  beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  with_ws([this](auto& ws) {
+    ws.binary(negotiated_.format == FrameFormat::protobuf);
+    ws.async_write(net::buffer(frame_),
+                   beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  });
 }
 
 void WebSocketSession::on_write(error_code ec, std::size_t /*bytes*/) {
@@ -340,8 +364,10 @@ void WebSocketSession::do_close(websocket::close_reason reason) {
   close_timer_.expires_after(state_->options.close_timeout);
   close_timer_.async_wait(
       beast::bind_front_handler(&WebSocketSession::on_close_timer, shared_from_this()));
-  ws_.async_close(reason,
-                  beast::bind_front_handler(&WebSocketSession::on_close, shared_from_this()));
+  with_ws([this, &reason](auto& ws) {
+    ws.async_close(reason,
+                   beast::bind_front_handler(&WebSocketSession::on_close, shared_from_this()));
+  });
 }
 
 void WebSocketSession::on_close(error_code ec) {
@@ -357,7 +383,7 @@ void WebSocketSession::on_close_timer(error_code ec) {
   }
   spdlog::debug("stream: account {} did not complete the close in time; socket closed",
                 account_id_);
-  beast::get_lowest_layer(ws_).close();
+  lowest().close();
 }
 
 void WebSocketSession::leave_hub() {

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <cstddef>
@@ -13,10 +14,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "event_frames.hpp"
 #include "oshin/common/errc.hpp"
+#include "oshin/http/http_server.hpp"
 #include "oshin/http/router.hpp"
 #include "oshin/storage/store.hpp"
 #include "oshin/stream/stream_hub.hpp"
@@ -28,11 +32,11 @@ namespace oshin::stream::detail {
 /// hub, replays the log after `since`, then writes live events; reads (and ignores) client
 /// messages to drive keep-alive pings and the close handshake.
 /// Everything but deliver() and shutdown() runs on the connection's strand (the stream's
-/// executor, as HttpServer created it).
+/// executor, as HttpServer created it). Over plain TCP or TLS (wss), as the connection came.
 class WebSocketSession final : public StreamSink,
                                public std::enable_shared_from_this<WebSocketSession> {
  public:
-  WebSocketSession(boost::beast::tcp_stream&& stream, std::shared_ptr<StreamState> state,
+  WebSocketSession(http::ConnectionStream&& stream, std::shared_ptr<StreamState> state,
                    std::string account_id, std::optional<std::int64_t> since,
                    Negotiated negotiated);
   ~WebSocketSession() override;
@@ -52,6 +56,18 @@ class WebSocketSession final : public StreamSink,
 
  private:
   enum class Phase { accepting, replaying, live, closing };
+  using PlainWs = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using TlsWs = boost::beast::websocket::stream<http::TlsStream>;
+
+  /// The WebSocket stream over whichever transport the connection has.
+  static std::variant<PlainWs, TlsWs> make_ws(http::ConnectionStream&& stream);
+  /// Runs `f` on the WebSocket stream, whichever it is.
+  template <class F>
+  decltype(auto) with_ws(F&& f) {
+    return std::visit(std::forward<F>(f), ws_);
+  }
+  /// The TCP layer: socket options, close.
+  boost::beast::tcp_stream& lowest();
 
   void do_accept();
   void on_accept(boost::beast::error_code ec);
@@ -74,7 +90,7 @@ class WebSocketSession final : public StreamSink,
   /// Leaves the hub and stops taking live events. Idempotent.
   void leave_hub();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  std::variant<PlainWs, TlsWs> ws_;
   const boost::asio::any_io_executor executor_;  ///< the connection's strand
   boost::asio::steady_timer close_timer_;
   std::shared_ptr<StreamState> state_;

@@ -176,7 +176,11 @@ TEST_F(ConfigTest, BadValuesAreRejectedWithMessages) {
       {R"({"limits": {"streamQueueEvents": 0}})", "limits.streamQueueEvents"},
       {R"({"limits": {"requestsPerSecondPerAccount": 5, "burstPerAccount": 0}})",
        "limits.requestsPerSecondPerAccount"},
-      {R"({"tls": {"certFile": "c.pem", "keyFile": "k.pem"}})", "tls: not available"},
+      {R"({"tls": {"certFile": "c.pem"}})", "tls: certFile and keyFile go together"},
+      {R"({"tls": {"keyFile": "k.pem"}})", "tls: certFile and keyFile go together"},
+      {R"({"tls": {"clientCaFile": "ca.pem"}})", "tls.clientCaFile"},
+      {R"({"tls": {"certFile": "c.pem", "keyFile": "k.pem", "requireClientCert": true}})",
+       "tls.requireClientCert"},
       {R"({"totp": {"enabled": true, "requiredRoles": ["ROLE_UNSPECIFIED"]}})",
        "totp.requiredRoles"},
       {R"({"storage": {"kind": "postgres", "dsn": "host=x"}})", "postgres"},
@@ -204,6 +208,24 @@ TEST_F(ConfigTest, TotpCanBeTurnedOnWithOrWithoutRoles) {
   ASSERT_EQ(roles->totp().required_roles_size(), 2);
   EXPECT_EQ(roles->totp().required_roles(1), v1::DOCTOR);
   EXPECT_FALSE(load_file(R"({"totp": {"enabled": true, "requiredRoles": ["NOBODY"]}})", &error));
+}
+
+TEST_F(ConfigTest, TlsBlockIsAcceptedWhenComplete) {
+  // The files themselves are read (and checked) when the server starts, not here.
+  std::string error;
+  auto config = load_file(R"({"tls": {"certFile": "c.pem", "keyFile": "k.pem",
+                                      "clientCaFile": "ca.pem", "requireClientCert": true}})",
+                          &error);
+  ASSERT_TRUE(config) << error;
+  EXPECT_EQ(config->tls().cert_file(), "c.pem");
+  EXPECT_EQ(config->tls().key_file(), "k.pem");
+  EXPECT_EQ(config->tls().client_ca_file(), "ca.pem");
+  EXPECT_TRUE(config->tls().require_client_cert());
+
+  auto optional_client = load_file(
+      R"({"tls": {"certFile": "c.pem", "keyFile": "k.pem", "clientCaFile": "ca.pem"}})", &error);
+  ASSERT_TRUE(optional_client) << error;
+  EXPECT_FALSE(optional_client->tls().require_client_cert());
 }
 
 TEST_F(ConfigTest, MissingFileIsAnError) {

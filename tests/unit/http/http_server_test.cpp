@@ -679,7 +679,10 @@ TEST_F(HttpServerTest, LogLineNamesThePatternNotTheTarget) {
 TEST_F(HttpServerTest, UpgradeHandlerTakesTheStream) {
   std::promise<std::string> seen;
   auto seen_future = seen.get_future();
-  start({}, [&seen](beast::tcp_stream stream, Request req) {
+  start({}, [&seen](ConnectionStream connection, Request req) {
+    // Without a TLS context the connection is plain TCP.
+    ASSERT_TRUE(std::holds_alternative<beast::tcp_stream>(connection));
+    auto& stream = std::get<beast::tcp_stream>(connection);
     std::string answer =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     beast::error_code ec;

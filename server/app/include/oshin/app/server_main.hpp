@@ -8,7 +8,9 @@
 
 namespace oshin::app {
 
-/// Runs oshin-server with a loaded configuration until SIGTERM or SIGINT: opens the store,
+/// Runs oshin-server with a loaded configuration until SIGTERM or SIGINT: loads the TLS
+/// certificate and key when `tls` is configured (returns 2 with a message naming the file when
+/// one is missing, unreadable or mismatched), opens the store,
 /// bootstraps the admin (or exits non-zero when OSHIN_ADMIN_PASSWORD is missing and `demo` is
 /// off), seeds the demo, wires services and routes, listens, prints `listening on HOST:PORT`,
 /// and on a signal drains in-flight requests, syncs and returns 0. `out` receives the human

@@ -2,12 +2,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "oshin/common/clock.hpp"
 #include "oshin/common/errc.hpp"
@@ -29,12 +32,19 @@ struct HttpOptions {
   std::string upgrade_path = "/v1/stream";        ///< path handed to the upgrade handler
 };
 
+/// A connection over TLS (the handshake done when it reaches an upgrade handler).
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+/// A connection's byte stream: plain TCP, or TLS over TCP when the server has a TLS context.
+/// Either way `boost::beast::get_lowest_layer` gives the tcp_stream (deadlines, socket).
+using ConnectionStream = std::variant<boost::beast::tcp_stream, TlsStream>;
+
 /// Takes over a connection whose request is a WebSocket upgrade (websocket::is_upgrade) for
 /// `HttpOptions::upgrade_path` (the target's path, query ignored). Called on the connection's
 /// strand (the stream's executor), before any router check (the handler authenticates, e.g. by
 /// `?ticket=`); it owns the stream from then on (no deadline set). Bytes the client sent after
 /// the upgrade request are not passed on (a client must wait for 101 anyway).
-using UpgradeHandler = std::function<void(boost::beast::tcp_stream stream, Request request)>;
+using UpgradeHandler = std::function<void(ConnectionStream stream, Request request)>;
 
 namespace detail {
 struct ServerState;
@@ -73,6 +83,11 @@ class HttpServer {
   /// Installs the WebSocket upgrade hook. Start-up only (before start()). Without it, upgrade
   /// requests are routed like any other request.
   void set_upgrade_handler(UpgradeHandler handler);
+
+  /// Serves HTTPS instead of HTTP: every accepted connection does a TLS handshake with `context`
+  /// first (bounded by HttpOptions::header_timeout; it counts against the connection limits from
+  /// accept). Start-up only (before start()). See make_tls_context() (oshin/http/tls.hpp).
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context);
 
   /// Open HTTP connections (not counting upgraded ones). Any thread.
   std::size_t connection_count() const;
