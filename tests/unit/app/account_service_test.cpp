@@ -7,6 +7,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <random>
 
 #include "oshin/app/totp.hpp"
@@ -28,6 +29,7 @@ class AccountServiceTest : public ::testing::Test {
     center_ = admin_.organization_id;
   }
   void TearDown() override {
+    drain_pool();
     service_.reset();
     if (store_) {
       store_->close();
@@ -47,11 +49,22 @@ class AccountServiceTest : public ::testing::Test {
     opts.absolute_timeout = 12h;
     opts.password_cost = PasswordCost{1, 8U * 1024U * 1024U};  // fast for unit tests
     opts.totp_enabled = totp_enabled_;
-    service_ = std::make_unique<AccountService>(*store_, clock_, pool_.get_executor(), opts);
+    pool_.emplace(2);
+    service_ = std::make_unique<AccountService>(*store_, clock_, pool_->get_executor(), opts);
     ASSERT_TRUE(service_->load());
   }
 
+  // A login's work item may still be unwinding on a pool thread (releasing the service's lock)
+  // after its answer reached the test: wait for the pool's threads before destroying the service.
+  void drain_pool() {
+    if (pool_) {
+      pool_->join();
+      pool_.reset();
+    }
+  }
+
   void reopen() {
+    drain_pool();
     service_.reset();
     store_->close();
     store_.reset();
@@ -133,7 +146,7 @@ class AccountServiceTest : public ::testing::Test {
   bool totp_enabled_ = false;
   std::filesystem::path dir_;
   ManualClock clock_{from_unix_ms(1'790'000'000'000)};
-  boost::asio::thread_pool pool_{2};
+  std::optional<boost::asio::thread_pool> pool_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<AccountService> service_;
   Principal admin_;
