@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "oshin/http/json_print.hpp"
+
 namespace oshin::http {
 namespace {
 
@@ -284,10 +286,13 @@ Result<void> parse_json(std::string_view json, google::protobuf::Message& out, A
 }
 
 std::string to_json(const google::protobuf::Message& msg) {
+  std::string out;
+  if (append_json_fast(msg, out)) {
+    return out;
+  }
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = false;
-  std::string out;
   auto status = google::protobuf::util::MessageToJsonString(msg, &out, options);
   if (!status.ok()) {
     spdlog::error("printing {} as JSON failed: {}", msg.GetTypeName(), status.ToString());
