@@ -191,7 +191,9 @@ Result<void> SqliteStore::open_writable() {
       return Errc::unavailable;
     }
   }
-  if (writer_db_->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") != SQLITE_OK) {
+  if (writer_db_->exec(
+          "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") !=
+      SQLITE_OK) {
     return Errc::unavailable;
   }
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
