@@ -1,14 +1,16 @@
 #include "oshin/app/server_main.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <mutex>
 #include <ostream>
 #include <thread>
 #include <vector>
@@ -110,8 +112,22 @@ bool bootstrap(AccountService& accounts, const v1::ServerConfig& config, bool de
   return true;
 }
 
+/// Log lines to stdout through stdio's buffer. spdlog's stdout sink flushes after every line:
+/// with an access-log line per request that was one write(2) per request under a process-wide
+/// lock, a sixth of the I/O threads' time under load. Lines now leave within a second
+/// (flush_every), at once from warn up (flush_on), on a clean stop, and at exit.
+class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::fwrite(formatted.data(), 1, formatted.size(), stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
+
 void setup_logging(const v1::ServerConfig& config) {
-  auto logger = spdlog::stdout_logger_mt("oshin");
+  auto logger = std::make_shared<spdlog::logger>("oshin", std::make_shared<BufferedStdoutSink>());
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   auto level = spdlog::level::from_str(config.has_log_level() ? config.log_level() : "info");
