@@ -37,7 +37,7 @@ def fsync_probe(bin_dir, out_dir):
     return json.loads(r.stdout)
 
 
-def bare_beast(bin_dir, args):
+def bare_beast(bin_dir, args, conns):
     server = subprocess.Popen([os.path.join(bin_dir, "oshin_bare_http"), "2"],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -45,7 +45,7 @@ def bare_beast(bin_dir, args):
         port = line.strip().rsplit(":", 1)[1]
         r = subprocess.run([os.path.join(bin_dir, "oshin_loadgen"), "--mode", "get",
                             "--port", port, "--target", "/",
-                            "--get-conns", str(args.get_conns),
+                            "--get-conns", str(conns),
                             "--get-seconds", str(args.get_seconds)],
                            check=True, capture_output=True, text=True)
         return json.loads(r.stdout)
@@ -58,7 +58,8 @@ def loadgen(bin_dir, out_dir, args):
     path = os.path.join(out_dir, "loadgen.json")
     cmd = [os.path.join(bin_dir, "oshin_loadgen"), "--mode", "full", "--out", path,
            "--rate", str(args.rate), "--seconds", str(args.seconds),
-           "--get-conns", str(args.get_conns), "--get-seconds", str(args.get_seconds),
+           "--get-conns", str(args.get_conns), "--get-conns-more", str(args.get_conns_more),
+           "--get-seconds", str(args.get_seconds),
            "--fill-visits", str(args.fill_visits)]
     log(" ".join(cmd))
     subprocess.run(cmd, check=True)
@@ -94,6 +95,9 @@ def table(r):
          f"≥ 0.30 × {fmt(bare)} = {fmt(0.3 * bare)}", r.get("getReqPerSec", 0) >= 0.3 * bare),
         ("  GET p99", r.get("getP99Ms"), " ms", "≤ 2 ms", r.get("getP99Ms", 1e9) <= 2),
         ("bare Beast GET (baseline)", bare, " req/s", "-", None),
+        (f"  same GET over {r.get('getMoreConnections', '-')} connections",
+         f"{fmt(r.get('getMoreReqPerSec'))} vs bare {fmt(r.get('bareBeastMoreReqPerSec'))}, "
+         f"p99 {fmt(r.get('getMoreP99Ms'))} ms", "", "-", None),
         ("stream connections held", r.get("wsConnections"), "", "≥ 1,000",
          r.get("wsConnections", 0) >= 1000),
         ("fan-out to 5 recipients p99", r.get("wsFanoutP99Ms"), " ms", "≤ 1 ms",
@@ -122,6 +126,7 @@ def main():
     p.add_argument("--rate", type=float, default=500)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--get-conns", type=int, default=8)
+    p.add_argument("--get-conns-more", type=int, default=32)
     p.add_argument("--get-seconds", type=float, default=5)
     p.add_argument("--fill-visits", type=int, default=100000)
     p.add_argument("--skip-core", action="store_true")
@@ -135,9 +140,13 @@ def main():
     log("baseline: fdatasync rate")
     results.update(fsync_probe(args.bin_dir, args.out_dir))
     log("baseline: bare Beast HTTP server")
-    bare = bare_beast(args.bin_dir, args)
+    bare = bare_beast(args.bin_dir, args, args.get_conns)
     results["bareBeastReqPerSec"] = bare["reqPerSec"]
     results["bareBeastP99Ms"] = bare["p99Ms"]
+    if args.get_conns_more > 0:
+        more = bare_beast(args.bin_dir, args, args.get_conns_more)
+        results["bareBeastMoreReqPerSec"] = more["reqPerSec"]
+        results["bareBeastMoreP99Ms"] = more["p99Ms"]
     log("end-to-end load against oshin-server")
     results.update(loadgen(args.bin_dir, args.out_dir, args))
     results["loadAverage"] = os.getloadavg()
