@@ -196,6 +196,14 @@ Result<void> SqliteStore::open_writable() {
       SQLITE_OK) {
     return Errc::unavailable;
   }
+  // Checkpoints run on their own thread and connection (checkpoint_loop), not in COMMIT.
+  if (writer_db_->exec("PRAGMA wal_autocheckpoint=0;") != SQLITE_OK) {
+    return Errc::unavailable;
+  }
+  checkpoint_db_ = Connection::open(db_path_, SQLITE_OPEN_READWRITE, rc);
+  if (!checkpoint_db_ || checkpoint_db_->exec("PRAGMA synchronous=FULL;") != SQLITE_OK) {
+    return Errc::unavailable;
+  }
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
@@ -220,6 +228,8 @@ Result<void> SqliteStore::open_writable() {
   }
   accepting_flag_.store(true);
   try {
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+    sqlite3_wal_hook(writer_db_->handle(), &SqliteStore::on_wal_commit, this);
     completer_ = std::thread([this] { completion_loop(); });
     completer_id_ = completer_.get_id();
     writer_ = std::thread([this] { writer_loop(); });
@@ -229,6 +239,7 @@ Result<void> SqliteStore::open_writable() {
       accepting_ = false;
       accepting_flag_.store(false);
     }
+    stop_checkpointer();
     if (completer_.joinable()) {
       {
         std::lock_guard lock(completions_mutex_);
@@ -342,6 +353,7 @@ void SqliteStore::close() {
     // The completion thread runs every handler it was given before it returns.
     completer_.join();
   }
+  stop_checkpointer();
   // Readers first: the last connection to close checkpoints the WAL, and only the writer can.
   close_readers();
   writer_db_.reset();
@@ -721,6 +733,58 @@ void SqliteStore::completion_loop() noexcept {
     }
     ready.clear();
   }
+}
+
+// WAL frames after which the checkpointer copies the WAL into the database file (SQLite's
+// default automatic checkpoint threshold).
+constexpr int kCheckpointFrames = 1000;
+
+int SqliteStore::on_wal_commit(void* self, sqlite3* /*db*/, const char* /*name*/,
+                               int frames) noexcept {
+  // On the writer thread, inside COMMIT: only wake the checkpointer.
+  if (frames >= kCheckpointFrames) {
+    auto* store = static_cast<SqliteStore*>(self);
+    {
+      std::lock_guard lock(store->checkpoint_mutex_);
+      store->checkpoint_wanted_ = true;
+    }
+    store->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::checkpoint_loop() noexcept {
+  pthread_setname_np(pthread_self(), "oshin-db-ckpt");
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_stop_ || checkpoint_wanted_; });
+      if (checkpoint_stop_) {
+        return;
+      }
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE: copies what no reader still needs, never blocks the writer or readers. A failure
+    // (busy, or an I/O error on the database file) leaves the frames in the WAL, which stays
+    // synced and is tried again after the next commits; SQLite's automatic checkpoint ignored
+    // its errors the same way.
+    int wal_frames = 0;
+    int copied = 0;
+    sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                              &wal_frames, &copied);
+  }
+}
+
+void SqliteStore::stop_checkpointer() noexcept {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();
+  }
+  checkpoint_db_.reset();
 }
 
 void SqliteStore::enter_read_only() noexcept {

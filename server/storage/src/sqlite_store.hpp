@@ -116,6 +116,13 @@ class SqliteStore final : public Store {
   // Stops accepting commits and wakes the writer so it drains and exits.
   void stop_accepting() noexcept;
 
+  // Checkpointer thread: copies the WAL back into the database file on its own connection when
+  // the writer's WAL hook reports kCheckpointFrames or more, so that no group commit waits for
+  // a checkpoint (SQLite's automatic checkpoint ran inside the committing COMMIT).
+  void checkpoint_loop() noexcept;
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames) noexcept;
+  void stop_checkpointer() noexcept;
+
   const SqliteOptions options_;
   const std::string db_path_;
   int lock_fd_ = -1;
@@ -141,6 +148,13 @@ class SqliteStore final : public Store {
   bool writer_done_ = false;            // guarded by completions_mutex_
   std::thread completer_;
   std::thread::id completer_id_;  // set once in open(), read-only afterwards
+
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;             // guarded by checkpoint_mutex_
+  bool checkpoint_stop_ = false;               // guarded by checkpoint_mutex_
+  std::unique_ptr<Connection> checkpoint_db_;  // the checkpointer thread's only
+  std::thread checkpointer_;
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -278,6 +279,41 @@ TEST(GroupCommitTest, MaxBatchOfOneStillWorks) {
   store->close();
   EXPECT_EQ(stats.commits.load(), 20);
   EXPECT_EQ(stats.max_batch.load(), 1);
+}
+
+TEST(GroupCommitTest, TheCheckpointerCopiesTheWalIntoTheDatabaseWhileOpen) {
+  // The writer no longer checkpoints in COMMIT; the checkpointer thread must, or the WAL would
+  // grow without end and the database file would stay empty until close.
+  TempDir dir;
+  SqliteOptions options = options_in(dir);
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  const std::string payload(6000, 'x');  // two WAL frames per event, and index pages
+  constexpr int kRounds = 20;
+  constexpr int kPerRound = 100;  // ~2 x 2,000 frames in all, the threshold is 1,000
+  for (int round = 0; round < kRounds; ++round) {
+    Latch done(kPerRound);
+    for (int i = 0; i < kPerRound; ++i) {
+      store->commit(tx({event("t", "k" + std::to_string(i % 7), payload)}),
+                    [&](Result<CommitResult> result) {
+                      EXPECT_TRUE(result);
+                      done.count_down();
+                    });
+    }
+    ASSERT_TRUE(done.wait());
+  }
+  const std::string db = options.data_dir + "/" + options.file_name;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  std::uintmax_t size = 0;
+  while ((size = std::filesystem::file_size(db)) < 8'000'000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    // Nudge: each commit reports the WAL's length to the checkpointer's trigger.
+    Latch one(1);
+    store->commit(tx({event("t", "nudge", "p")}), [&](Result<CommitResult>) { one.count_down(); });
+    ASSERT_TRUE(one.wait());
+  }
+  EXPECT_GE(size, 8'000'000u) << "the WAL was not checkpointed into the database file";
+  store->close();
 }
 
 TEST(GroupCommitTest, ASlowHandlerDoesNotHoldTheWriterAndOrderIsKept) {
