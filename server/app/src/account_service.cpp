@@ -561,20 +561,17 @@ void AccountService::disable_user(const Principal& who, std::string user_id, std
   }
   tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
                                         "user.disable", "ok", "user=" + user_id));
-  store_.commit(std::move(tx), [this, stored, generation,
-                                done = std::move(done)](Result<storage::CommitResult> r) {
-    if (!r) {
-      forget_queued_user(stored.user().id(), generation);
-      done(fail_commit(r.error()));
-      return;
-    }
-    apply_user(stored);
-    forget_queued_user(stored.user().id(), generation);
-    if (on_disabled_) {
-      on_disabled_(stored.user().id());
-    }
-    done(stored.user());
-  });
+  commit_user(std::move(tx), stored, generation,
+              [this, stored, done = std::move(done)](Result<storage::CommitResult> r) {
+                if (!r) {
+                  done(fail_commit(r.error()));
+                  return;
+                }
+                if (on_disabled_) {
+                  on_disabled_(stored.user().id());
+                }
+                done(stored.user());
+              });
 }
 
 std::optional<v1::StoredUser> AccountService::latest_user_locked(const std::string& id) const {
@@ -606,6 +603,19 @@ void AccountService::forget_queued_user(const std::string& id, std::uint64_t gen
   if (it != queued_users_.end() && it->second.generation == generation) {
     queued_users_.erase(it);
   }
+}
+
+void AccountService::commit_user(storage::Transaction tx, v1::StoredUser stored,
+                                 std::uint64_t generation,
+                                 std::function<void(Result<storage::CommitResult>)> then) {
+  store_.commit(std::move(tx), [this, stored = std::move(stored), generation,
+                                then = std::move(then)](Result<storage::CommitResult> r) {
+    if (r) {
+      apply_user(stored);
+    }
+    forget_queued_user(stored.user().id(), generation);
+    then(std::move(r));
+  });
 }
 
 bool AccountService::totp_required_for(v1::Role role) const {
@@ -646,17 +656,15 @@ void AccountService::start_totp(const Principal& who, std::string request_id,
   tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
                                         "totp.enrol", "ok", "user=" + stored.user().id()));
   std::uint64_t generation = queued_user_locked(stored);
-  store_.commit(std::move(tx), [this, stored, generation, enrollment = std::move(enrollment),
-                                done = std::move(done)](Result<storage::CommitResult> r) {
-    if (!r) {
-      forget_queued_user(stored.user().id(), generation);
-      done(fail_commit(r.error()));
-      return;
-    }
-    apply_user(stored);
-    forget_queued_user(stored.user().id(), generation);
-    done(enrollment);
-  });
+  commit_user(std::move(tx), stored, generation,
+              [enrollment = std::move(enrollment),
+               done = std::move(done)](Result<storage::CommitResult> r) {
+                if (!r) {
+                  done(fail_commit(r.error()));
+                  return;
+                }
+                done(enrollment);
+              });
 }
 
 void AccountService::confirm_totp(const Principal& who, std::string code, std::string request_id,
@@ -715,17 +723,14 @@ void AccountService::confirm_totp(const Principal& who, std::string code, std::s
       put_record(kUser, stored.user().id(), stored, now, lowercase(stored.user().username())));
   tx.mutations.emplace_back(audit_entry(actx, "totp.confirm", "ok", "user=" + stored.user().id()));
   std::uint64_t generation = queued_user_locked(stored);
-  store_.commit(std::move(tx), [this, stored, generation,
-                                done = std::move(done)](Result<storage::CommitResult> r) {
-    if (!r) {
-      forget_queued_user(stored.user().id(), generation);
-      done(fail_commit(r.error()));
-      return;
-    }
-    apply_user(stored);
-    forget_queued_user(stored.user().id(), generation);
-    done(stored.user());
-  });
+  commit_user(std::move(tx), stored, generation,
+              [user = stored.user(), done = std::move(done)](Result<storage::CommitResult> r) {
+                if (!r) {
+                  done(fail_commit(r.error()));
+                  return;
+                }
+                done(user);
+              });
 }
 
 void AccountService::reset_totp(const Principal& who, std::string user_id, std::string request_id,
@@ -760,27 +765,25 @@ void AccountService::reset_totp(const Principal& who, std::string user_id, std::
   tx.mutations.emplace_back(audit_entry(audit_context(who, std::move(request_id), now),
                                         "totp.reset", "ok", "user=" + user_id));
   std::uint64_t generation = queued_user_locked(stored);
-  store_.commit(std::move(tx), [this, stored, generation, token_hashes = std::move(token_hashes),
-                                done = std::move(done)](Result<storage::CommitResult> r) {
-    if (!r) {
-      forget_queued_user(stored.user().id(), generation);
-      done(fail_commit(r.error()));
-      return;
-    }
-    apply_user(stored);
-    forget_queued_user(stored.user().id(), generation);
-    {
-      std::unique_lock lock(mutex_);
-      for (const auto& hash : token_hashes) {
-        sessions_.erase(hash);
-      }
-    }
-    if (on_disabled_) {
-      // Its tokens are gone: close its open streams too.
-      on_disabled_(stored.user().id());
-    }
-    done(stored.user());
-  });
+  commit_user(std::move(tx), stored, generation,
+              [this, stored, token_hashes = std::move(token_hashes),
+               done = std::move(done)](Result<storage::CommitResult> r) {
+                if (!r) {
+                  done(fail_commit(r.error()));
+                  return;
+                }
+                {
+                  std::unique_lock lock(mutex_);
+                  for (const auto& hash : token_hashes) {
+                    sessions_.erase(hash);
+                  }
+                }
+                if (on_disabled_) {
+                  // Its tokens are gone: close its open streams too.
+                  on_disabled_(stored.user().id());
+                }
+                done(stored.user());
+              });
 }
 
 void AccountService::bootstrap_admin(const std::string& center_name, const std::string& password,

@@ -171,6 +171,11 @@ class AccountService final : public http::Authenticator {
   /// is on disk. Any thread; never takes session_write_mutex_ (a store that is closed completes
   /// commits inline, under that mutex).
   void forget_queued_user(const std::string& id, std::uint64_t generation);
+  /// Commits `tx`, which writes `stored` (queued as `generation`): once the commit has finished,
+  /// a success makes `stored` the user's state, the queued version is forgotten either way, and
+  /// then `then` gets the commit's result. Caller holds session_write_mutex_.
+  void commit_user(storage::Transaction tx, v1::StoredUser stored, std::uint64_t generation,
+                   std::function<void(Result<storage::CommitResult>)> then);
   bool totp_required_for(v1::Role role) const;
   void create_user_hashed(const Principal& who, v1::CreateUserRequest req, std::string phc,
                           std::string request_id, Decorate decorate, Done<v1::User> done);
