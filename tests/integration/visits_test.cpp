@@ -3,6 +3,7 @@
 // idempotency, refusals, declines and expiries, replay, and kill -9 at each step.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "night.hpp"
@@ -600,6 +601,110 @@ TEST(Visits, ErrorCodesOfTeamsOffersSummariesAndInbox) {
   // FHIR: reach as for the visit; unknown visit.
   check(night.get("primary2", "/v1/visits/" + visit + "/fhir"), not_found, "FHIR out of reach");
   check(night.get("primary1", "/v1/visits/vis_unknown/fhir"), not_found, "FHIR unknown visit");
+}
+
+// The working state, in-flight changes and the committed view share one immutable copy of each
+// visit (copy-on-write): every answer of a write must still be what a later read returns, a
+// version answered earlier must not change under a later write, and a restart must read back
+// the same visits byte for byte.
+TEST(Visits, AnswersMatchLaterReadsAndARestartReadsTheSameVisits) {
+  TempDir dir;
+  Night night(dir.path());
+  std::string near = night.make_patient("Near", Night::kCenterLat, Night::kCenterLon + 0.01);
+  std::string far = night.make_patient("Far", Night::kCenterLat + 0.3, Night::kCenterLon);
+  auto read = [&](const std::string& id) { return night.get("staff1", "/v1/visits/" + id); };
+  // The doctor whose team holds the pending offer `offer_id`.
+  auto offered_to = [&](const std::string& offer_id) {
+    for (const char* doctor : {"doctor1", "doctor2"}) {
+      auto offers = night.get(doctor, "/v1/offers").json();
+      for (const auto& o : offers.at("offers").as_array()) {
+        if (o.at("id").as_string() == offer_id) {
+          return std::string(doctor);
+        }
+      }
+    }
+    return std::string();
+  };
+
+  auto refused = night.request_visit("nurse1", far);
+  ASSERT_EQ(refused.status, 422u) << refused.body;
+  std::string rejected = str(refused.json().at("error").at("visitId"));
+
+  // One visit through every step; each answer is the version the next read returns.
+  auto created = night.request_visit("nurse1", near);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  std::string completed = str(created.json().at("id"));
+  ASSERT_EQ(str(created.json().at("status")), "OFFERED");
+  EXPECT_EQ(read(completed).body, created.body);
+  std::string doctor = offered_to(str(created.json().at("offerId")));
+  ASSERT_FALSE(doctor.empty());
+  auto accepted =
+      night.post_empty(doctor, "/v1/offers/" + str(created.json().at("offerId")) + "/accept");
+  ASSERT_EQ(accepted.status, 200u) << accepted.body;
+  EXPECT_EQ(read(completed).body, accepted.body);
+  for (const char* step : {"depart", "arrive"}) {
+    auto r = night.post_empty(doctor, "/v1/visits/" + completed + "/" + step);
+    ASSERT_EQ(r.status, 200u) << step << r.body;
+    EXPECT_EQ(read(completed).body, r.body) << step;
+  }
+  auto before_summary = read(completed);
+  json::object summary{{"findings", "stable"}, {"disposition", "STAYED_HOME"}};
+  auto posted = night.post(doctor, "/v1/visits/" + completed + "/summary", summary);
+  ASSERT_EQ(posted.status, 201u) << posted.body;
+  auto with_summary = read(completed);
+  EXPECT_NE(with_summary.body, before_summary.body) << "the summary id is on the visit";
+  EXPECT_EQ(str(with_summary.json().at("summaryId")), str(posted.json().at("id")));
+  auto done = night.post_empty(doctor, "/v1/visits/" + completed + "/complete");
+  ASSERT_EQ(done.status, 200u) << done.body;
+  EXPECT_EQ(str(done.json().at("status")), "COMPLETED");
+  EXPECT_EQ(str(done.json().at("summaryId")), str(posted.json().at("id")));
+  EXPECT_EQ(read(completed).body, done.body);
+
+  // A cancelled visit, and one left assigned.
+  auto to_cancel = night.request_visit("nurse1", near);
+  ASSERT_EQ(to_cancel.status, 201u) << to_cancel.body;
+  std::string cancelled = str(to_cancel.json().at("id"));
+  auto cancel = night.post("nurse1", "/v1/visits/" + cancelled + "/cancel", {{"reason", "better"}});
+  ASSERT_EQ(cancel.status, 200u) << cancel.body;
+  EXPECT_EQ(str(cancel.json().at("status")), "CANCELLED");
+  EXPECT_EQ(read(cancelled).body, cancel.body);
+  auto active = night.request_visit("nurse1", near);
+  ASSERT_EQ(active.status, 201u) << active.body;
+  std::string assigned = str(active.json().at("id"));
+  std::string active_offer = str(active.json().at("offerId"));
+  auto took = night.post_empty(offered_to(active_offer), "/v1/offers/" + active_offer + "/accept");
+  ASSERT_EQ(took.status, 200u) << took.body;
+  EXPECT_EQ(read(assigned).body, took.body);
+
+  std::map<std::string, std::string> bodies;
+  for (const auto& id : {rejected, completed, cancelled, assigned}) {
+    auto r = read(id);
+    ASSERT_EQ(r.status, 200u) << id << r.body;
+    bodies[id] = r.body;
+  }
+  auto list = night.get("staff1", "/v1/visits");
+  ASSERT_EQ(list.status, 200u);
+  EXPECT_EQ(list.json().at("visits").as_array().size(), 4u);
+  EXPECT_EQ(night.get("primary1", "/v1/visits/" + completed + "/fhir").status, 200u);
+
+  auto same_after = [&](const char* what) {
+    for (const auto& [id, body] : bodies) {
+      EXPECT_EQ(read(id).body, body) << what << " " << id;
+    }
+    EXPECT_EQ(night.get("staff1", "/v1/visits").body, list.body) << what;
+    EXPECT_EQ(night.get("primary1", "/v1/visits/" + completed + "/fhir").status, 200u) << what;
+  };
+  night.restart_after_term();
+  same_after("after SIGTERM");
+  night.restart_after_kill();
+  same_after("after kill -9");
+  // The restarted working state still moves the assigned visit on.
+  auto assigned_team = str(took.json().at("teamId"));
+  std::string assigned_doctor = assigned_team == night.team_of("doctor1") ? "doctor1" : "doctor2";
+  auto departed = night.post_empty(assigned_doctor, "/v1/visits/" + assigned + "/depart");
+  ASSERT_EQ(departed.status, 200u) << departed.body;
+  EXPECT_EQ(read(assigned).body, departed.body);
+  EXPECT_EQ(read(completed).body, bodies[completed]);
 }
 
 }  // namespace

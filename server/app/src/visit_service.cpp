@@ -149,7 +149,8 @@ int parse_hhmm(const std::string& s) {
 struct VisitService::State {
   std::unique_ptr<dp::Dispatcher> core;  // work_ only
   std::map<std::string, v1::Team> teams;
-  std::map<std::string, v1::Visit> visits;
+  // Shared with the other state and with in-flight Changes (see VisitPtr): one copy per visit.
+  std::map<std::string, VisitPtr> visits;
   std::map<std::string, v1::Offer> offers;            // pending
   std::map<std::string, v1::Offer> ended_offers;      // answered, expired or withdrawn
   std::map<std::string, v1::VisitSummary> summaries;  // by visit id
@@ -178,7 +179,7 @@ struct VisitService::Change {
   std::vector<storage::Mutation> mutations;  // audit, idempotency, ...
   std::vector<stream::OutgoingEvent> events;
   std::map<std::string, v1::Team> teams;
-  std::map<std::string, v1::Visit> visits;
+  std::map<std::string, VisitPtr> visits;
   std::map<std::string, std::optional<v1::Offer>> offers;  // nullopt: no longer pending
   std::map<std::string, v1::Offer> ended_offers;
   std::map<std::string, v1::VisitSummary> summaries;
@@ -246,7 +247,7 @@ Result<void> VisitService::load() {
   if (r) {
     r = load_records<v1::Visit>(store_, kVisit, [&](v1::Visit x) {
       auto id = x.id();
-      v.visits[id] = std::move(x);
+      v.visits[id] = std::make_shared<const v1::Visit>(std::move(x));
     });
   }
   if (r) {
@@ -472,8 +473,8 @@ void VisitService::visit_updated_event(const v1::Visit& visit, SystemTime now, C
   }
 }
 
-void VisitService::touch_visit(v1::Visit& visit, v1::Visit::Status status, SystemTime now,
-                               Change& change) {
+VisitService::VisitPtr VisitService::touch_visit(v1::Visit visit, v1::Visit::Status status,
+                                                 SystemTime now, Change& change) {
   if (visit.status() != status) {
     visit.set_status(status);
     auto* h = visit.add_history();
@@ -481,8 +482,11 @@ void VisitService::touch_visit(v1::Visit& visit, v1::Visit::Status status, Syste
     *h->mutable_at() = to_timestamp(now);
     metrics_.visits_total.inc({v1::Visit::Status_Name(status)});
   }
-  change.visits[visit.id()] = visit;
-  visit_updated_event(visit, now, change);
+  auto stored = std::make_shared<const v1::Visit>(std::move(visit));
+  work_->visits[stored->id()] = stored;
+  change.visits[stored->id()] = stored;
+  visit_updated_event(*stored, now, change);
+  return stored;
 }
 
 void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& change) {
@@ -494,7 +498,11 @@ void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& ch
       if (vis == w.visit_by_core.end() || team == w.team_by_core.end()) {
         continue;
       }
-      v1::Visit& visit = w.visits[vis->second];
+      auto current = w.visits.find(vis->second);
+      if (current == w.visits.end()) {
+        continue;
+      }
+      v1::Visit visit = *current->second;
       auto patient = patients_.find(visit.patient_id());
       v1::Offer offer;
       offer.set_id(offer_id_of(o->offer));
@@ -518,7 +526,7 @@ void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& ch
       change.offers[offer.id()] = offer;
       visit.set_offer_id(offer.id());
       *visit.mutable_eta() = offer.eta();
-      touch_visit(visit, v1::Visit::OFFERED, now, change);
+      touch_visit(std::move(visit), v1::Visit::OFFERED, now, change);
       v1::ServerEvent ev;
       ev.set_type("offer");
       *ev.mutable_at() = to_timestamp(now);
@@ -538,10 +546,11 @@ void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& ch
       change.offers[oid] = std::nullopt;
       change.ended_offers[oid] = offer;
       auto vit = w.visits.find(offer.visit_id());
-      if (vit != w.visits.end() && vit->second.status() == v1::Visit::OFFERED) {
-        vit->second.clear_offer_id();
-        vit->second.clear_eta();
-        touch_visit(vit->second, v1::Visit::REQUESTED, now, change);
+      if (vit != w.visits.end() && vit->second->status() == v1::Visit::OFFERED) {
+        v1::Visit visit = *vit->second;
+        visit.clear_offer_id();
+        visit.clear_eta();
+        touch_visit(std::move(visit), v1::Visit::REQUESTED, now, change);
       }
       v1::ServerEvent ev;
       ev.set_type("offerWithdrawn");
@@ -558,11 +567,15 @@ void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& ch
       if (vis == w.visit_by_core.end()) {
         continue;
       }
-      v1::Visit& visit = w.visits[vis->second];
+      auto current = w.visits.find(vis->second);
+      if (current == w.visits.end()) {
+        continue;
+      }
+      v1::Visit visit = *current->second;
       std::string code(dp::unservable_reason_name(u->reason));
       visit.set_rejection_code(code.empty() ? "NO_TEAM_AVAILABLE" : code);
       visit.clear_eta();
-      touch_visit(visit, v1::Visit::REJECTED, now, change);
+      touch_visit(std::move(visit), v1::Visit::REJECTED, now, change);
     }
   }
 }
@@ -614,7 +627,7 @@ void VisitService::commit(std::unique_ptr<Change> change_ptr,
     tx.mutations.emplace_back(put_record(kTeam, id, t, change->now));
   }
   for (const auto& [id, v] : change->visits) {
-    tx.mutations.emplace_back(put_record(kVisit, id, v, change->now));
+    tx.mutations.emplace_back(put_record(kVisit, id, *v, change->now));
   }
   for (const auto& [id, o] : change->offers) {
     if (o) {
@@ -1100,10 +1113,9 @@ void VisitService::create_visit(const Principal& who, v1::CreateVisitRequest req
     }
     if (refused) {
       visit.set_rejection_code(std::string(api_error_code(*refused)));
-      w.visits[visit.id()] = visit;
-      touch_visit(w.visits[visit.id()], v1::Visit::REJECTED, change->now, *change);
+      auto rejected = touch_visit(std::move(visit), v1::Visit::REJECTED, change->now, *change);
       change->events.clear();  // a refusal is answered at once; nobody else needs a push
-      Failure f = refusal(*refused, visit.id());
+      Failure f = refusal(*refused, rejected->id());
       if (decorate) {
         v1::ErrorResponse er;
         er.mutable_error()->set_code(std::string(api_error_code(f.code)));
@@ -1124,21 +1136,20 @@ void VisitService::create_visit(const Principal& who, v1::CreateVisitRequest req
       });
       return;
     }
-    w.visits[visit.id()] = visit;
-    touch_visit(w.visits[visit.id()], v1::Visit::REQUESTED, change->now, *change);
+    auto requested = touch_visit(std::move(visit), v1::Visit::REQUESTED, change->now, *change);
     v1::CoreEvent ev;
     ev.set_at_ms(to_unix_ms(change->now));
     auto* cv = ev.mutable_visit_requested();
-    cv->set_visit_id(visit.id());
+    cv->set_visit_id(requested->id());
     cv->set_core_id(w.next_visit_core);
     cv->set_requested_at_ms(to_unix_ms(change->now));
     *cv->mutable_location() = patient.location();
-    cv->set_urgency(visit.urgency());
-    cv->set_reason(visit.reason());
-    if (visit.reason() == v1::END_OF_LIFE) {
+    cv->set_urgency(requested->urgency());
+    cv->set_reason(requested->reason());
+    if (requested->reason() == v1::END_OF_LIFE) {
       cv->add_needed_skills(v1::PALLIATIVE);
     }
-    std::string visit_id = visit.id();
+    std::string visit_id = requested->id();
     auto started = std::chrono::steady_clock::now();
     auto outcome = apply_core(w, ev, false);
     metrics_.dispatch_decision_seconds.observe(
@@ -1147,7 +1158,7 @@ void VisitService::create_visit(const Principal& who, v1::CreateVisitRequest req
     absorb(outcome, change->now, *change);
     sync_team_statuses(change->now, *change);
     arm_core_timer();
-    v1::Visit answer = w.visits[visit_id];
+    v1::Visit answer = *w.visits.at(visit_id);
     if (decorate) {
       storage::Transaction extra;
       decorate(answer, extra);
@@ -1198,10 +1209,10 @@ bool VisitService::can_see_visit(const Principal& who, const v1::Visit& visit) c
 bool VisitService::team_reach(const Principal& who, const std::string& patient_id) const {
   std::shared_lock lock(view_mutex_);
   for (const auto& [id, v] : view_->visits) {
-    if (v.patient_id() != patient_id || !active_status(v.status()) || !v.has_team_id()) {
+    if (v->patient_id() != patient_id || !active_status(v->status()) || !v->has_team_id()) {
       continue;
     }
-    auto t = view_->teams.find(v.team_id());
+    auto t = view_->teams.find(v->team_id());
     if (t != view_->teams.end() &&
         (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id)) {
       return true;
@@ -1212,7 +1223,7 @@ bool VisitService::team_reach(const Principal& who, const std::string& patient_i
 
 void VisitService::get_visit(const Principal& who, std::string id, std::string request_id,
                              Done<v1::Visit> done) {
-  std::optional<v1::Visit> visit;
+  VisitPtr visit;  // the committed version; copied into the answer only once it is sent
   bool visible = false;
   {
     std::shared_lock lock(view_mutex_);
@@ -1245,7 +1256,7 @@ void VisitService::get_visit(const Principal& who, std::string id, std::string r
         done(fail(Errc::not_found, "no such visit"));
         return;
       }
-      done(std::move(*visit));
+      done(v1::Visit(*visit));
     });
   });
 }
@@ -1256,18 +1267,18 @@ void VisitService::list_visits(const Principal& who, VisitFilter filter, std::st
   {
     std::shared_lock lock(view_mutex_);
     for (const auto& [id, v] : view_->visits) {
-      if (filter.status && v.status() != *filter.status) {
+      if (filter.status && v->status() != *filter.status) {
         continue;
       }
-      if (filter.patient_id && v.patient_id() != *filter.patient_id) {
+      if (filter.patient_id && v->patient_id() != *filter.patient_id) {
         continue;
       }
-      auto created = from_timestamp(v.created_at());
+      auto created = from_timestamp(v->created_at());
       if ((filter.from && created < *filter.from) || (filter.to && created >= *filter.to)) {
         continue;
       }
-      if (can_see_visit(who, v)) {
-        *out.add_visits() = v;
+      if (can_see_visit(who, *v)) {
+        *out.add_visits() = *v;
       }
     }
   }
@@ -1311,12 +1322,12 @@ void VisitService::cancel_visit(const Principal& who, std::string id, v1::Cancel
     bool allowed =
         it != w.visits.end() && (who.role == Role::staff ||
                                  ((who.role == Role::nurse || who.role == Role::care_manager) &&
-                                  it->second.requesting_organization_id() == who.organization_id));
+                                  it->second->requesting_organization_id() == who.organization_id));
     if (!allowed) {
       done(fail(Errc::not_found, "no such visit"));
       return;
     }
-    auto status = it->second.status();
+    auto status = it->second->status();
     if (status != v1::Visit::REQUESTED && status != v1::Visit::OFFERED &&
         status != v1::Visit::ASSIGNED && status != v1::Visit::EN_ROUTE) {
       done(fail(Errc::invalid_transition, "only a visit not yet on site can be cancelled"));
@@ -1340,22 +1351,22 @@ void VisitService::cancel_visit(const Principal& who, std::string id, v1::Cancel
       commit(std::move(change), [f, done = std::move(done)](Result<void>) { done(f); });
       return;
     }
-    v1::Visit& visit = w.visits[id];
+    // The core's decisions above may have replaced the visit: edit its latest version.
+    v1::Visit visit = *w.visits.at(id);
     visit.set_cancel_reason(req.reason());
     visit.clear_offer_id();
     visit.clear_eta();
-    touch_visit(visit, v1::Visit::CANCELLED, change->now, *change);
+    auto answer = touch_visit(std::move(visit), v1::Visit::CANCELLED, change->now, *change);
     change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
-                                               "visit.cancel", "ok", {}, visit.patient_id(), id));
+                                               "visit.cancel", "ok", {}, answer->patient_id(), id));
     sync_team_statuses(change->now, *change);
     arm_core_timer();
-    v1::Visit answer = visit;
     commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
       if (!r) {
         done(commit_failure(r.error()));
         return;
       }
-      done(answer);
+      done(v1::Visit(*answer));
     });
   });
 }
@@ -1424,22 +1435,21 @@ void VisitService::accept_offer(const Principal& who, std::string offer_id, std:
         w.ended_offers[offer_id] = offer;
         change->offers[offer_id] = std::nullopt;
         change->ended_offers[offer_id] = offer;
-        v1::Visit& visit = w.visits[offer.visit_id()];
+        v1::Visit visit = *w.visits.at(offer.visit_id());
         visit.set_team_id(offer.team_id());
         visit.clear_offer_id();
-        touch_visit(visit, v1::Visit::ASSIGNED, change->now, *change);
+        auto answer = touch_visit(std::move(visit), v1::Visit::ASSIGNED, change->now, *change);
         change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
                                                    "offer.accept", "ok", "offer=" + offer_id,
-                                                   visit.patient_id(), visit.id()));
+                                                   answer->patient_id(), answer->id()));
         sync_team_statuses(change->now, *change);
         arm_core_timer();
-        v1::Visit answer = visit;
         commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
           if (!r) {
             done(commit_failure(r.error()));
             return;
           }
-          done(answer);
+          done(v1::Visit(*answer));
         });
       });
 }
@@ -1483,10 +1493,11 @@ void VisitService::decline_offer(const Principal& who, std::string offer_id,
         change->offers[offer_id] = std::nullopt;
         change->ended_offers[offer_id] = offer;
         auto vit = w.visits.find(offer.visit_id());
-        if (vit != w.visits.end() && vit->second.status() == v1::Visit::OFFERED) {
-          vit->second.clear_offer_id();
-          vit->second.clear_eta();
-          touch_visit(vit->second, v1::Visit::REQUESTED, change->now, *change);
+        if (vit != w.visits.end() && vit->second->status() == v1::Visit::OFFERED) {
+          v1::Visit visit = *vit->second;
+          visit.clear_offer_id();
+          visit.clear_eta();
+          touch_visit(std::move(visit), v1::Visit::REQUESTED, change->now, *change);
         }
         v1::ServerEvent we;
         we.set_type("offerWithdrawn");
@@ -1499,7 +1510,7 @@ void VisitService::decline_offer(const Principal& who, std::string offer_id,
         }
         change->mutations.emplace_back(audit_entry(
             audit_context(who, request_id, change->now), "offer.decline", "ok", "offer=" + offer_id,
-            vit != w.visits.end() ? vit->second.patient_id() : "", offer.visit_id()));
+            vit != w.visits.end() ? vit->second->patient_id() : "", offer.visit_id()));
         run_core_event(std::move(ev), std::move(change), [done = std::move(done)](Result<void> r) {
           if (!r) {
             done(fail(to_errc(r.error())));
@@ -1518,8 +1529,8 @@ void VisitService::progress(const Principal& who, std::string visit_id, Step ste
         State& w = *work_;
         auto it = w.visits.find(visit_id);
         bool mine = false;
-        if (it != w.visits.end() && it->second.has_team_id()) {
-          auto t = w.teams.find(it->second.team_id());
+        if (it != w.visits.end() && it->second->has_team_id()) {
+          auto t = w.teams.find(it->second->team_id());
           mine = t != w.teams.end() &&
                  (t->second.doctor_id() == who.user_id || t->second.driver_id() == who.user_id);
         }
@@ -1533,9 +1544,9 @@ void VisitService::progress(const Principal& who, std::string visit_id, Step ste
         v1::Visit::Status to = step == Step::depart   ? v1::Visit::EN_ROUTE
                                : step == Step::arrive ? v1::Visit::ON_SITE
                                                       : v1::Visit::COMPLETED;
-        if (it->second.status() != from) {
+        if (it->second->status() != from) {
           done(fail(Errc::invalid_transition,
-                    "the visit is " + v1::Visit::Status_Name(it->second.status()) +
+                    "the visit is " + v1::Visit::Status_Name(it->second->status()) +
                         "; this step needs " + v1::Visit::Status_Name(from)));
           return;
         }
@@ -1568,11 +1579,12 @@ void VisitService::progress(const Principal& who, std::string visit_id, Step ste
         }
         change->core_events.push_back(ev);
         absorb(outcome, change->now, *change);
-        v1::Visit& visit = w.visits[visit_id];
+        v1::Visit edited = *w.visits.at(visit_id);
         if (step == Step::arrive) {
-          visit.clear_eta();
+          edited.clear_eta();
         }
-        touch_visit(visit, to, change->now, *change);
+        auto answer = touch_visit(std::move(edited), to, change->now, *change);
+        const v1::Visit& visit = *answer;
         if (step == Step::complete) {
           // The team is available again at the patient's home.
           auto patient = patients_.find(visit.patient_id());
@@ -1598,13 +1610,12 @@ void VisitService::progress(const Principal& who, std::string visit_id, Step ste
                                                    action, "ok", {}, visit.patient_id(), visit_id));
         sync_team_statuses(change->now, *change);
         arm_core_timer();
-        v1::Visit answer = visit;
         commit(std::move(change), [answer, done = std::move(done)](Result<void> r) {
           if (!r) {
             done(commit_failure(r.error()));
             return;
           }
-          done(answer);
+          done(v1::Visit(*answer));
         });
       });
 }
@@ -1774,15 +1785,16 @@ void VisitService::post_summary(const Principal& who, std::string visit_id,
     State& w = *work_;
     auto it = w.visits.find(visit_id);
     bool mine = false;
-    if (it != w.visits.end() && it->second.has_team_id()) {
-      auto t = w.teams.find(it->second.team_id());
+    if (it != w.visits.end() && it->second->has_team_id()) {
+      auto t = w.teams.find(it->second->team_id());
       mine = t != w.teams.end() && t->second.doctor_id() == who.user_id;
     }
     if (!mine) {
       done(fail(Errc::not_found, "no such visit"));
       return;
     }
-    v1::Visit& visit = it->second;
+    VisitPtr current = it->second;  // kept alive while this handler reads it
+    const v1::Visit& visit = *current;
     if (visit.status() != v1::Visit::ON_SITE && visit.status() != v1::Visit::COMPLETED) {
       done(fail(Errc::invalid_transition, "a summary needs the visit ON_SITE or COMPLETED"));
       return;
@@ -1812,8 +1824,13 @@ void VisitService::post_summary(const Principal& who, std::string visit_id,
     recompute_billing(s, visit);
     w.summaries[visit_id] = s;
     change->summaries[visit_id] = s;
-    visit.set_summary_id(s.id());
-    change->visits[visit_id] = visit;
+    {
+      // A new version of the visit (no status change, no visitUpdated event, as before).
+      auto edited = std::make_shared<v1::Visit>(visit);
+      edited->set_summary_id(s.id());
+      it->second = edited;
+      change->visits[visit_id] = std::move(edited);
+    }
     change->mutations.emplace_back(audit_entry(audit_context(who, request_id, change->now),
                                                "summary.create", "ok", {}, visit.patient_id(),
                                                visit_id));
@@ -1932,7 +1949,7 @@ void VisitService::inbox(const Principal& who, bool unacknowledged_only, std::st
         auto v = view_->visits.find(item.visit_id());
         change->mutations.emplace_back(audit_entry(
             ctx, "inbox.read", "ok", "item=" + id,
-            v != view_->visits.end() ? v->second.patient_id() : std::string{}, item.visit_id()));
+            v != view_->visits.end() ? v->second->patient_id() : std::string{}, item.visit_id()));
         *out.add_items() = std::move(copy);
       }
     }
@@ -1983,7 +2000,7 @@ void VisitService::ack(const Principal& who, std::string item_id, std::string re
         auto v = w.visits.find(it->second.visit_id());
         change->mutations.emplace_back(audit_entry(
             audit_context(who, request_id, change->now), "inbox.ack", "ok", "item=" + item_id,
-            v != w.visits.end() ? v->second.patient_id() : std::string{}, it->second.visit_id()));
+            v != w.visits.end() ? v->second->patient_id() : std::string{}, it->second.visit_id()));
         commit(std::move(change), [done = std::move(done)](Result<void> r) {
           if (!r) {
             done(commit_failure(r.error()));
@@ -2062,9 +2079,9 @@ void VisitService::fhir(const Principal& who, std::string visit_id, std::string 
     std::shared_lock lock(view_mutex_);
     auto v = view_->visits.find(visit_id);
     auto s = view_->summaries.find(visit_id);
-    if (v != view_->visits.end() && s != view_->summaries.end() && can_see_visit(who, v->second)) {
+    if (v != view_->visits.end() && s != view_->summaries.end() && can_see_visit(who, *v->second)) {
       visible = true;
-      in.visit = v->second;
+      in.visit = *v->second;
       in.summary = s->second;
     }
   }
@@ -2150,18 +2167,18 @@ VisitService::ReportView VisitService::report_view(SystemTime from, SystemTime t
       out.teams.push_back(team);
     }
     for (const auto& [id, visit] : view_->visits) {
-      const auto created = from_timestamp(visit.created_at());
+      const auto created = from_timestamp(visit->created_at());
       if (created < from || created >= to) {
         continue;
       }
-      out.visits.push_back(visit);
-      if (visit.status() != v1::Visit::COMPLETED) {
+      out.visits.push_back(*visit);
+      if (visit->status() != v1::Visit::COMPLETED) {
         continue;
       }
       if (auto s = view_->summaries.find(id); s != view_->summaries.end()) {
         out.billing[id] = s->second.billing();
       } else {
-        unbilled.push_back(visit);
+        unbilled.push_back(*visit);
       }
     }
   }

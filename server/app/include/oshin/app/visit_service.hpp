@@ -122,6 +122,10 @@ class VisitService {
  private:
   struct State;
   struct Change;
+  /// A committed or pending visit. Immutable once made: the working state, a Change and the
+  /// committed view share one copy; a mutation makes a new one (copy-on-write), so readers of the
+  /// view never see the strand's uncommitted edits.
+  using VisitPtr = std::shared_ptr<const v1::Visit>;
 
   void commit(std::unique_ptr<Change> change, std::function<void(Result<void>)> then);
   void apply_committed(const Change& change);
@@ -130,7 +134,9 @@ class VisitService {
   dispatcher::Outcome apply_core(State& state, const v1::CoreEvent& event, bool replaying);
   void absorb(const dispatcher::Outcome& outcome, SystemTime now, Change& change);
   void sync_team_statuses(SystemTime now, Change& change);
-  void touch_visit(v1::Visit& visit, v1::Visit::Status status, SystemTime now, Change& change);
+  /// Strand only: stores `visit` (with `status`, recorded in its history when it changes) as the
+  /// working state's new version, adds it to `change` and its visitUpdated event. Returns it.
+  VisitPtr touch_visit(v1::Visit visit, v1::Visit::Status status, SystemTime now, Change& change);
   void visit_updated_event(const v1::Visit& visit, SystemTime now, Change& change);
   std::vector<std::string> team_members(const std::string& team_id) const;
   std::vector<std::string> teams_of(const std::string& user_id) const;  // working state
