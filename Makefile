@@ -73,7 +73,8 @@ fuzz: deps
 	@cmake --preset asan-ubsan >/dev/null && cmake --build --preset asan-ubsan -j $(JOBS) --target $(FUZZ_TARGETS)
 	@tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-## What CI runs (.ci/run): the TSan suite, the fuzzers' short mode, then the whole suite.
+## What CI runs (.ci/run): the TSan suite, the ASan + UBSan suite, the fuzzers' short mode,
+## then the whole suite.
 ci:
 	@.ci/run
 

@@ -83,12 +83,14 @@ TEST(Soak, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
             << " (repeat with OSHIN_SOAK_SEED=" << seed << ")" << std::endl;
 
   TempDir dir;
-  // Rate limits off: the clients are deliberately faster than any one person. Offers do not
-  // expire during the run (the longest timeout), so the final state is still when it is read.
+  // Rate limits off: the clients are deliberately faster than any one person. Offers expire
+  // after the default 60 s (OSHIN_SOAK_OFFER_TIMEOUT overrides), so expiries, re-offers and
+  // their replay after kill -9 are part of the run.
+  const std::uint64_t offer_timeout = env_number("OSHIN_SOAK_OFFER_TIMEOUT", 60);
   Night night(
       dir.path(),
       {{"serviceHours", {{"always", true}}},
-       {"offerTimeoutSeconds", 3600},
+       {"offerTimeoutSeconds", offer_timeout},
        {"limits", {{"requestsPerSecondPerAddress", 0}, {"requestsPerSecondPerAccount", 0}}}});
   std::vector<std::string> patients;
   for (int i = 0; i < 3; ++i) {
@@ -235,8 +237,35 @@ TEST(Soak, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
   }
 
   // One more kill with nothing in flight, then read everything back from the restarted server.
+  // Offers keep expiring and being made again while the state is read (at once after the
+  // restart, for those that expired while the server was down), and the visit list and each
+  // team's offers are separate reads. So: the doctors' offers, the visits, the doctors' offers
+  // again, until both offer reads agree. Offer ids are never reused and an offer lives
+  // offer_timeout seconds, far longer than the reads, so the visits read in between saw exactly
+  // those offers pending.
   night.restart_after_kill();
-  auto visits = night.get("staff1", "/v1/visits");
+  auto doctors_offers = [&night] {
+    std::map<std::string, std::string> bodies;
+    for (const std::string doctor : {"doctor1", "doctor2"}) {
+      auto offers = night.get(doctor, "/v1/offers");
+      EXPECT_EQ(offers.status, 200u) << offers.body;
+      bodies[doctor] = offers.body;
+    }
+    return bodies;
+  };
+  HttpResult visits;
+  std::map<std::string, std::string> offer_bodies;
+  int snapshot_reads = 0;
+  for (const auto give_up = Clock::now() + std::chrono::seconds(30);;) {
+    auto before = doctors_offers();
+    visits = night.get("staff1", "/v1/visits");
+    offer_bodies = doctors_offers();
+    ++snapshot_reads;
+    if (before == offer_bodies) {
+      break;
+    }
+    ASSERT_LT(Clock::now(), give_up) << "the offers never stood still for one read of the visits";
+  }
   ASSERT_EQ(visits.status, 200u) << visits.body;
   std::map<std::string, int> visits_by_key;
   std::set<std::string> visit_ids;
@@ -274,11 +303,9 @@ TEST(Soak, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
   EXPECT_EQ(visits_by_key.size(), acked_visits.size());
   // A team holds at most one pending offer, and it is the one its visit names.
   EXPECT_LE(offered.size(), 2u);
-  for (const std::string doctor : {"doctor1", "doctor2"}) {
-    auto offers = night.get(doctor, "/v1/offers");
-    ASSERT_EQ(offers.status, 200u) << offers.body;
-    const auto& list = offers.json().at("offers").as_array();
-    EXPECT_LE(list.size(), 1u) << doctor << ": " << offers.body;
+  for (const auto& [doctor, body] : offer_bodies) {
+    const auto list = json::parse(body).at("offers").as_array();
+    EXPECT_LE(list.size(), 1u) << doctor << ": " << body;
     for (const auto& o : list) {
       auto it = offered.find(str(o.at("id")));
       ASSERT_NE(it, offered.end())
@@ -324,6 +351,7 @@ TEST(Soak, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
             << " acknowledged=" << acknowledged.load() << " (visits " << acked_visits.size()
             << ", patients " << acked_patients.size() << ") retried_attempts=" << retries.load()
             << " answered_after_retry=" << answered_after_retry
+            << " offer_timeout_s=" << offer_timeout << " final_reads=" << snapshot_reads
             << " checked_present_once=" << visits_by_key.size() + patients_by_key.size()
             << " audit_entries=" << verify.json().at("entries") << " integrity=ok" << std::endl;
 }

@@ -345,11 +345,20 @@ Result<void> VisitService::replay_core_log(State& state) {
       break;
     }
   }
+  // Offers made from now on use the configured timeout (the log may have ended under another).
+  state.core->set_offer_timeout(std::chrono::seconds(config_.offer_timeout_seconds()));
   return {};
 }
 
-dp::Outcome VisitService::apply_core(State& s, const v1::CoreEvent& ev, bool /*replaying*/) {
+dp::Outcome VisitService::apply_core(State& s, const v1::CoreEvent& ev, bool replaying) {
   auto now = core_time(ev.at_ms());
+  if (replaying) {
+    // The timeout the event was applied under live; events logged before it was recorded: the
+    // configured one.
+    s.core->set_offer_timeout(ev.offer_timeout_ms() > 0 ? dp::Duration(ev.offer_timeout_ms())
+                                                        : dp::Duration(std::chrono::seconds(
+                                                              config_.offer_timeout_seconds())));
+  }
   auto team_of = [&](const std::string& id) {
     auto it = s.team_core.find(id);
     return dp::TeamId(it == s.team_core.end() ? 0 : it->second);
@@ -618,7 +627,9 @@ void VisitService::commit(std::unique_ptr<Change> change_ptr,
   std::shared_ptr<Change> change(std::move(change_ptr));
   std::int64_t now_ms = to_unix_ms(change->now);
   storage::Transaction tx;
-  for (const auto& ev : change->core_events) {
+  for (auto& ev : change->core_events) {
+    // Live, the core always runs with the configured timeout: record it for the replay.
+    ev.set_offer_timeout_ms(std::int64_t{config_.offer_timeout_seconds()} * 1000);
     tx.mutations.emplace_back(
         storage::AppendEvent{"core", kCoreStream, ev.SerializeAsString(), ev.at_ms()});
   }

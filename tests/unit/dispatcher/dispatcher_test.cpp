@@ -231,6 +231,25 @@ TEST_P(DispatcherTest, ExpiredOfferIsWithdrawnAndReoffered) {
             EventStatus::kUnknownOffer);
 }
 
+TEST_P(DispatcherTest, ANewOfferTimeoutAppliesToLaterOffersOnly) {
+  auto d = make();
+  (void)d->apply(TeamUpserted{team(1, near_center(0, 0))}, at(0));
+  (void)d->apply(TeamUpserted{team(2, near_center(-4, 0))}, at(0));
+  const auto o1 =
+      decisions_of<OfferVisit>(d->apply(VisitRequested{request(1, 5, near_center(1, 0))}, at(5)));
+  ASSERT_EQ(o1.size(), 1U);
+  EXPECT_EQ(o1[0].expires_at, at(5) + std::chrono::seconds(60));
+  d->set_offer_timeout(std::chrono::seconds(600));
+  EXPECT_EQ(d->offer_timeout(), std::chrono::seconds(600));
+  // The pending offer keeps its expiry; the next one gets the new timeout.
+  EXPECT_EQ(d->next_deadline(), o1[0].expires_at);
+  const auto out = d->apply(Tick{}, o1[0].expires_at);
+  ASSERT_EQ(decisions_of<WithdrawOffer>(out).size(), 1U);
+  const auto o2 = decisions_of<OfferVisit>(out);
+  ASSERT_EQ(o2.size(), 1U);
+  EXPECT_EQ(o2[0].expires_at, o1[0].expires_at + std::chrono::seconds(600));
+}
+
 TEST_P(DispatcherTest, ExpiryFiresOnAnyLaterEvent) {
   auto d = make();
   (void)d->apply(TeamUpserted{team(1, near_center(0, 0))}, at(0));

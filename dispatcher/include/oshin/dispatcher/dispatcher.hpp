@@ -61,6 +61,12 @@ class Dispatcher {
   /// carries their decisions. Never throws except std::bad_alloc.
   [[nodiscard]] Outcome apply(const Event& event, TimePoint now);
 
+  /// Sets the timeout of offers made from now on; pending offers keep the expiry they were made
+  /// with. A log replayed under a new configuration sets, before each event, the timeout that
+  /// was in effect when the event was applied live, so the replay makes the same decisions.
+  void set_offer_timeout(Duration timeout) { config_.offer_timeout = timeout; }
+  [[nodiscard]] Duration offer_timeout() const { return config_.offer_timeout; }
+
   /// The next instant at which a Tick must be applied: the earliest pending offer expiry, or,
   /// while visits wait, the next shift start, or the next periodic re-plan (while visits wait
   /// and a team is idle). Empty when no timer is needed.
