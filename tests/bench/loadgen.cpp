@@ -625,12 +625,16 @@ class Bench {
       std::string target =
           i == 0 ? "/v1/offers/" + offer + "/accept" : "/v1/visits/" + visit + kPaths[i];
       d.http->send(http::verb::post, target, "",
-                   [this, &d, self, i](unsigned status, const std::string&) {
+                   [this, &d, self, i, target](unsigned status, const std::string& body) {
                      if (status == 200) {
                        ++release_ok_;
                        (*self)(i + 1);
                      } else {
                        ++release_bad_;
+                       if (release_first_error_.empty()) {
+                         release_first_error_ =
+                             target + " answered " + std::to_string(status) + ": " + body;
+                       }
                        d.working = false;
                        work(d);
                      }
@@ -806,6 +810,9 @@ class Bench {
     out_["e2eMaxBacklog"] = max_backlog;
     out_["e2eReleaseCalls"] = release_ok_ - release_before;
     out_["e2eReleaseErrors"] = release_bad_;
+    if (!release_first_error_.empty()) {
+      out_["e2eReleaseFirstError"] = release_first_error_;
+    }
     out_["e2eDurableChangesPerSec"] =
         static_cast<double>(created + release_ok_ - release_before) / span;
     add_counters(out_, "e2e", counters_before, counters_after);
@@ -1103,6 +1110,7 @@ class Bench {
   std::vector<std::unique_ptr<Doctor>> doctors_;
   std::size_t release_ok_ = 0;
   std::size_t release_bad_ = 0;
+  std::string release_first_error_;  ///< what the first failed doctor call answered
 
   std::vector<Req> reqs_;
   std::unordered_map<std::string, std::size_t> req_of_visit_;
