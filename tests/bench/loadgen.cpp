@@ -95,16 +95,30 @@ class HttpConn {
  public:
   using Done = std::function<void(unsigned status, const std::string& body)>;
 
+  // Connects at the first request, as a phone does: the server drops a fresh connection that
+  // sends nothing within its header timeout, and a doctor may wait longer than that for a
+  // first offer. A connection the server closed (idle timeout) is reopened the same way.
   HttpConn(asio::io_context& ioc, unsigned short port, std::string token)
-      : stream_(ioc), token_(std::move(token)) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    stream_.socket().set_option(tcp::no_delay(true));
-  }
+      : port_(port), stream_(ioc), token_(std::move(token)) {}
 
   bool busy() const { return busy_; }
   bool broken() const { return broken_; }
 
   void send(http::verb method, const std::string& target, std::string body, Done done) {
+    if (!connected_ || broken_) {
+      beast::error_code ec;
+      stream_.socket().close(ec);  // a broken one; never open when not yet connected
+      buffer_.clear();
+      stream_.socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+      if (ec) {
+        broken_ = true;
+        done(0, {});
+        return;
+      }
+      stream_.socket().set_option(tcp::no_delay(true));
+      connected_ = true;
+      broken_ = false;
+    }
     busy_ = true;
     req_ = {};
     req_.method(method);
@@ -147,6 +161,7 @@ class HttpConn {
     done(0, kEmpty);
   }
 
+  unsigned short port_;
   beast::tcp_stream stream_;
   std::string token_;
   beast::flat_buffer buffer_;
@@ -155,6 +170,7 @@ class HttpConn {
   Done done_;
   bool busy_ = false;
   bool broken_ = false;
+  bool connected_ = false;
 };
 
 /// One /v1/stream WebSocket (JSON frames), read continuously; every frame goes to `on_frame`.
