@@ -69,6 +69,32 @@ TEST(Lifecycle, SigtermDrainsAndExitsZero) {
   EXPECT_FALSE(admin_login(again.port).empty());
 }
 
+TEST(Lifecycle, ALogReaderThatGoesAwayDoesNotStopTheServer) {
+  // stdout is a pipe whose reader closes it once the server listens (a log collector that
+  // died): the server's log writes fail with EPIPE; SIGPIPE must not kill it.
+  TempDir dir;
+  ServerProcess::Options o;
+  o.args = {"--listen", "127.0.0.1:0", "--data-dir", dir.path().string()};
+  o.close_output_after_listening = true;
+  ServerProcess p(o);
+  auto port = p.wait_listening();
+  ASSERT_TRUE(port.has_value()) << p.output();
+  // Requests log lines into the broken pipe (written at the latest by the flush at the stop) ...
+  std::string admin = admin_login(*port);
+  ASSERT_FALSE(admin.empty());
+  EXPECT_EQ(http_call(*port, verb::get, "/v1/organizations", {}, admin).status, 200u);
+  EXPECT_EQ(http_call(*port, verb::post, "/v1/login",
+                      js({{"username", "admin"}, {"password", "wrong-password-123"}}), {})
+                .status,
+            401u);
+  EXPECT_EQ(http_call(*port, verb::get, "/v1/organizations", {}, admin).status, 200u);
+  // ... and it still stops cleanly: killed by SIGPIPE it would exit 128 + 13.
+  p.terminate();
+  auto code = p.wait_exit();
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+}
+
 TEST(Lifecycle, ConfigFileIsReadAndFlagsOverrideIt) {
   TempDir dir;
   auto file_dir = dir.path() / "from-file";

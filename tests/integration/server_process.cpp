@@ -84,7 +84,9 @@ ServerProcess::ServerProcess(Options options) {
     _exit(127);
   }
   close(fds[1]);
-  reader_ = std::thread([this, fd = fds[0]] { reader_loop(fd); });
+  reader_ = std::thread([this, fd = fds[0], close_early = options.close_output_after_listening] {
+    reader_loop(fd, close_early);
+  });
 }
 
 ServerProcess::~ServerProcess() {
@@ -101,8 +103,9 @@ ServerProcess::~ServerProcess() {
   }
 }
 
-void ServerProcess::reader_loop(int fd) {
+void ServerProcess::reader_loop(int fd, bool close_after_listening) {
   char buf[4096];
+  bool early = false;
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) {
@@ -111,10 +114,16 @@ void ServerProcess::reader_loop(int fd) {
     std::lock_guard lock(mutex_);
     output_.append(buf, static_cast<std::size_t>(n));
     cv_.notify_all();
+    if (close_after_listening && output_.find("listening on ") != std::string::npos &&
+        output_.find('\n', output_.find("listening on ")) != std::string::npos) {
+      early = true;
+      break;
+    }
   }
   close(fd);
   std::lock_guard lock(mutex_);
   eof_ = true;
+  closed_early_ = early;
   cv_.notify_all();
 }
 
@@ -172,7 +181,7 @@ std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds deadline) 
       return std::nullopt;
     }
     std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return eof_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return eof_ && !closed_early_; });
   }
 }
 

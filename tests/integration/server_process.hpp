@@ -32,6 +32,9 @@ class ServerProcess {
     std::vector<std::string> args;           ///< e.g. {"--listen", "127.0.0.1:0"}
     std::map<std::string, std::string> env;  ///< added to a minimal environment
     bool inherit_admin_password = true;      ///< sets OSHIN_ADMIN_PASSWORD=kAdminPassword
+    /// Close the read end of the server's stdout once it is listening, as a log reader that
+    /// goes away would (the server's next log write then fails with EPIPE).
+    bool close_output_after_listening = false;
   };
   static constexpr const char* kAdminPassword = "admin-test-password-1";
 
@@ -56,7 +59,7 @@ class ServerProcess {
   int pid() const { return pid_; }
 
  private:
-  void reader_loop(int fd);
+  void reader_loop(int fd, bool close_after_listening);
   void reap_locked_wait(std::chrono::milliseconds deadline);
 
   int pid_ = -1;
@@ -65,6 +68,7 @@ class ServerProcess {
   std::condition_variable cv_;
   std::string output_;
   bool eof_ = false;
+  bool closed_early_ = false;  ///< the reader closed the pipe itself (not the child's exit)
   std::optional<int> exit_code_;
 };
 

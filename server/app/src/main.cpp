@@ -1,10 +1,15 @@
 // oshin-server: wires the configuration to the server. Everything else lives in the libraries.
+#include <csignal>
 #include <iostream>
 
 #include "oshin/app/server_main.hpp"
 #include "oshin/http/config.hpp"
 
 int main(int argc, char** argv) {
+  // A log reader that goes away (stdout is a pipe) must not kill the server: writes to it then
+  // fail with EPIPE instead of raising SIGPIPE. Sockets never raise it (Asio sends with
+  // MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   std::string error;
   auto cmd = oshin::http::parse_command_line(argc, argv, &error);
   if (!cmd) {
