@@ -37,7 +37,7 @@ void append_u16_escape(std::string& out, std::uint32_t unit) {
   out += kHex[unit & 0xf];
 }
 
-// The code points protobuf's JsonEscaping writes as \uXXXX (beyond the ASCII ones handled by
+// The code points protobuf's JsonEscaping writes as a \u escape (beyond the ASCII ones handled by
 // the caller): C1 controls and invisible or formatting characters that have caused security
 // bugs in JavaScript.
 bool escaped_code_point(std::uint32_t cp) {

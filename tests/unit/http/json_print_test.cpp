@@ -63,21 +63,21 @@ std::vector<const pb::Descriptor*> api_messages() {
       oshin::v1::Team::descriptor()->file(),         oshin::v1::Vitals::descriptor()->file(),
   };
   std::vector<const pb::Descriptor*> out;
-  std::vector<const pb::Descriptor*> todo;
+  std::vector<const pb::Descriptor*> unvisited;
   for (const pb::FileDescriptor* f : files) {
     for (int i = 0; i < f->message_type_count(); ++i) {
-      todo.push_back(f->message_type(i));
+      unvisited.push_back(f->message_type(i));
     }
   }
-  while (!todo.empty()) {
-    const pb::Descriptor* d = todo.back();
-    todo.pop_back();
+  while (!unvisited.empty()) {
+    const pb::Descriptor* d = unvisited.back();
+    unvisited.pop_back();
     if (d->options().map_entry()) {
       continue;
     }
     out.push_back(d);
     for (int i = 0; i < d->nested_type_count(); ++i) {
-      todo.push_back(d->nested_type(i));
+      unvisited.push_back(d->nested_type(i));
     }
   }
   return out;
