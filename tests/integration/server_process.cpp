@@ -8,6 +8,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -35,6 +38,36 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+namespace {
+
+std::string read_small_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string thread_report(pid_t pid) {
+  std::string report;
+  std::error_code ec;
+  auto tasks = std::filesystem::path("/proc") / std::to_string(pid) / "task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    // stat's third field is the state (R, S, D, Z...); wchan names the kernel wait, syscall the
+    // system call the thread is blocked in (its number first).
+    std::string stat = read_small_file(task.path() / "stat");
+    auto close = stat.rfind(')');
+    std::string state = close == std::string::npos ? "?" : stat.substr(close + 2, 1);
+    report += "  " + task.path().filename().string() + " " + read_small_file(task.path() / "comm") +
+              " state " + state + " wchan " + read_small_file(task.path() / "wchan") + " syscall " +
+              read_small_file(task.path() / "syscall") + "\n";
+  }
+  return report;
 }
 
 ServerProcess::ServerProcess(Options options) {
@@ -178,6 +211,12 @@ std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds deadline) 
       return code;
     }
     if (std::chrono::steady_clock::now() >= until) {
+      // Say where the server is stuck, for the log of a run that cannot be repeated at will.
+      std::cerr << "server pid " << pid_ << " did not exit in "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count()
+                << " ms; its threads:\n"
+                << thread_report(pid_) << "its output:\n"
+                << output() << "\n";
       return std::nullopt;
     }
     std::unique_lock lock(mutex_);

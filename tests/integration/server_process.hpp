@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -26,6 +28,10 @@ class TempDir {
 };
 
 /// The real oshin-server binary run as a child process, its stdout and stderr captured.
+/// One line per thread of process `pid` (name, state, kernel wait channel, current system call),
+/// read from /proc: what a test prints when a server does not stop in time.
+std::string thread_report(pid_t pid);
+
 class ServerProcess {
  public:
   struct Options {

@@ -1,5 +1,7 @@
 #include "oshin/app/server_main.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -137,10 +139,26 @@ void setup_logging(const v1::ServerConfig& config) {
   spdlog::flush_on(spdlog::level::warn);
 }
 
+// SIGTERM and SIGINT start the drain through Asio's signal_set, whose handler only wakes the
+// io_context. They are blocked in the thread that starts the server, so in every helper thread
+// it starts (store writer, completion, checkpointer, log flusher, work pool), and unblocked only
+// in the threads that run the io_context: the signal then always lands on a thread that is in
+// epoll_wait or running handlers, never on a helper that is blocked in a long system call
+// (where a sanitizer runtime that defers signal handlers would hold it), and a signal that
+// comes during start-up waits, pending, until the handler is installed.
+void set_stop_signals_blocked(bool blocked) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &stop_signals, nullptr);
+}
+
 }  // namespace
 
 int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std::ostream& err,
                std::optional<SystemTime> clock_start) {
+  set_stop_signals_blocked(true);
   setup_logging(config);
   if (!init_crypto()) {
     err << "oshin-server: libsodium failed to initialise\n";
@@ -345,8 +363,12 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
 
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) {
-    pool.emplace_back([&ioc] { ioc.run(); });
+    pool.emplace_back([&ioc] {
+      set_stop_signals_blocked(false);
+      ioc.run();
+    });
   }
+  set_stop_signals_blocked(false);
   ioc.run();
   for (auto& t : pool) {
     t.join();

@@ -93,12 +93,15 @@ void WebSocketSession::run(http::Request req) {
 
 void WebSocketSession::shutdown() {
   net::post(executor_, [self = shared_from_this()] {
+    websocket::close_reason reason(websocket::close_code::going_away, "server shutting down");
     if (self->phase_ == Phase::accepting) {
-      self->shutdown_requested_ = true;
+      // A revocation that came first keeps its reason.
+      if (!self->close_requested_) {
+        self->close_requested_ = reason;
+      }
       return;
     }
-    self->do_close(
-        websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
+    self->do_close(reason);
   });
 }
 
@@ -109,11 +112,12 @@ void WebSocketSession::revoke() {
     live_.clear();
   }
   net::post(executor_, [self = shared_from_this()] {
+    websocket::close_reason reason(websocket::close_code::policy_error, "access revoked");
     if (self->phase_ == Phase::accepting) {
-      self->shutdown_requested_ = true;
+      self->close_requested_ = reason;
       return;
     }
-    self->do_close(websocket::close_reason(websocket::close_code::policy_error, "access revoked"));
+    self->do_close(reason);
   });
 }
 
@@ -161,6 +165,13 @@ void WebSocketSession::do_accept() {
   timeout.handshake_timeout = state_->options.handshake_timeout;
   timeout.idle_timeout = state_->options.idle_timeout;
   timeout.keep_alive_pings = true;
+  // Subscribe before the handshake's answer leaves: a client that acts on its 101 at once (posts
+  // a visit, say) must get that action's events. Events queued meanwhile wait for on_accept (no
+  // write while accepting); an event committed from here on is either in the replay or queued
+  // live (or both; the seq check drops the second copy), so nothing falls between.
+  state_->metrics.ws_connections.add(1);
+  state_->hub.subscribe(account_id_, shared_from_this());
+  subscribed_ = true;
   with_ws([this, &timeout](auto& ws) {
     ws.set_option(timeout);
     ws.read_message_max(state_->options.max_message_bytes);
@@ -178,19 +189,16 @@ void WebSocketSession::do_accept() {
 
 void WebSocketSession::on_accept(error_code ec) {
   if (ec) {
+    leave_hub();
     return fail(ec, "accept");
   }
   req_ = {};
-  if (shutdown_requested_ || state_->shutting_down.load()) {
+  if (close_requested_ || state_->shutting_down.load()) {
     phase_ = Phase::live;
-    return do_close(
-        websocket::close_reason(websocket::close_code::going_away, "server shutting down"));
+    return do_close(close_requested_ ? *close_requested_
+                                     : websocket::close_reason(websocket::close_code::going_away,
+                                                               "server shutting down"));
   }
-  // Subscribe before reading the log: an event committed from now on is either in the replay
-  // or queued live (or both; the seq check drops the second copy), so nothing falls between.
-  state_->metrics.ws_connections.add(1);
-  state_->hub.subscribe(account_id_, shared_from_this());
-  subscribed_ = true;
   spdlog::debug("stream: account {} connected ({}, since {})", account_id_,
                 negotiated_.format == FrameFormat::protobuf ? "protobuf" : "json",
                 since_ ? std::to_string(*since_) : std::string("-"));

@@ -105,7 +105,8 @@ class WebSocketSession final : public StreamSink,
   http::Request req_;
   boost::beast::flat_buffer read_buffer_;
   Phase phase_ = Phase::accepting;
-  bool shutdown_requested_ = false;  ///< shutdown() arrived while still accepting
+  /// shutdown() or revoke() arrived while still accepting: the close that on_accept sends.
+  std::optional<boost::beast::websocket::close_reason> close_requested_;
   bool subscribed_ = false;
   std::deque<storage::StoredEvent> replay_;  ///< the current page, not yet written
   std::int64_t replay_after_ = 0;            ///< next page starts after this seq

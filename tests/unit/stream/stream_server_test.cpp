@@ -77,6 +77,27 @@ TEST_F(StreamServerTest, HeaderAuthStreamsLiveJsonFrames) {
   EXPECT_FALSE(client.close());
 }
 
+// A client acts on its 101 at once (a nurse posts a visit right after connecting): the
+// session must already be subscribed when the 101 leaves, or that action's event is lost to
+// the connection. Published straight to the hub (no commit in between) to keep the window
+// as narrow as a fast server makes it; repeated, since the race is about scheduling.
+TEST_F(StreamServerTest, AnEventPublishedRightAfterTheHandshakeReachesTheClient) {
+  start();
+  for (std::int64_t round = 1; round <= 40; ++round) {
+    WsClient client;
+    auto hs = client.connect(endpoint_, url(), kNurseA.token);
+    ASSERT_FALSE(hs.ec) << hs.ec.message();
+    v1::ServerEvent event = offer_event("visit-" + std::to_string(round));
+    event.set_seq(round);
+    hub_.publish(kNurseA.user_id, make_live_event(event));
+    auto frame = client.read();
+    ASSERT_TRUE(frame) << "round " << round << ": " << client.error().message();
+    EXPECT_EQ(seq_of(*frame), round);
+    EXPECT_FALSE(client.close());
+    ASSERT_TRUE(hub_.wait_for_connections(0, kDeadline));
+  }
+}
+
 TEST_F(StreamServerTest, ProtobufSubprotocolSendsBinaryFrames) {
   start();
   WsClient client;
