@@ -74,9 +74,17 @@ INSERT INTO audit_head (id, seq, hash)
   VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// Version 3: one event sent to several streams (a visit update to the requester, STAFF and the
+// team) stores its payload once. The other rows name the row holding it in payload_seq and
+// keep an empty payload; readers take the payload from that row.
+constexpr const char* kV3SharedPayloads = R"sql(
+ALTER TABLE events ADD COLUMN payload_seq INTEGER;
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, kV1Records},
     {2, kV2Audit},
+    {3, kV3SharedPayloads},
 }};
 
 constexpr const char* kCreateMigrations =

@@ -122,6 +122,9 @@ inline int bind_one(Statement& stmt, int index, std::int64_t value) noexcept {
 inline int bind_one(Statement& stmt, int index, const std::optional<std::string>& text) noexcept {
   return text ? stmt.bind_text(index, *text) : stmt.bind_null(index);
 }
+inline int bind_one(Statement& stmt, int index, std::optional<std::int64_t> value) noexcept {
+  return value ? stmt.bind_int64(index, *value) : stmt.bind_null(index);
+}
 
 /// Binds `args` to parameters 1..N in order; stops at and returns the first failure.
 template <class... Args>

@@ -216,6 +216,84 @@ TEST_F(StoreTest, EventsAfterFiltersByStreamAndLimits) {
   EXPECT_TRUE(nobody.value().empty());
 }
 
+// One visit update goes to the requester, STAFF and the team: one event appended to several
+// streams in a row. Its payload is stored once; every stream reads it back whole.
+TEST_F(StoreTest, TheSameEventToSeveralStreamsStoresItsPayloadOnce) {
+  const std::string update(600, 'u');
+  const std::string offer(300, 'o');
+  auto result = commit_and_wait(
+      *store_, tx({event("visitUpdated", "alice", update), event("visitUpdated", "bob", update),
+                   event("visitUpdated", "carol", update), event("offer", "bob", offer),
+                   event("offer", "dave", offer), event("visitUpdated", "erin", update),
+                   event("visitUpdated", "erin", update), event("empty", "alice", ""),
+                   event("empty", "bob", "")}));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result.value().event_seqs.size(), 9U);
+  // The next transaction shares nothing with this one.
+  ASSERT_TRUE(commit_and_wait(*store_, tx({event("visitUpdated", "frank", update)})));
+
+  auto all = store_->events_after(0, "", 100);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all.value().size(), 10U);
+  const std::vector<std::string> payloads = {update, update, update, offer, offer,
+                                             update, update, "",     "",    update};
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    EXPECT_EQ(all.value()[i].payload, payloads[i]) << "seq " << all.value()[i].seq;
+  }
+  auto bob = store_->events_after(0, "bob", 100);
+  ASSERT_TRUE(bob);
+  ASSERT_EQ(bob.value().size(), 3U);
+  EXPECT_EQ(bob.value()[0].payload, update);
+  EXPECT_EQ(bob.value()[1].payload, offer);
+  EXPECT_EQ(bob.value()[1].type, "offer");
+  EXPECT_EQ(bob.value()[2].payload, "");
+
+  // Stored: update at seq 1 (bob, carol point at it), offer at 4 (dave points at it), erin's
+  // update again in full (the previous full payload was the offer), erin's second copy is the
+  // same stream (kept whole), the empty payloads and the next transaction's copy whole.
+  RawDb raw(db_file());
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM events WHERE payload_seq IS NOT NULL"), 3);
+  EXPECT_EQ(raw.text("SELECT group_concat(seq || '>' || payload_seq) FROM events "
+                     "WHERE payload_seq IS NOT NULL ORDER BY seq"),
+            std::optional<std::string>("2>1,3>1,5>4"));
+  EXPECT_EQ(raw.scalar("SELECT sum(length(payload)) FROM events"), 600 + 300 + 600 + 600 + 600);
+}
+
+// A store written before payloads were shared (schema version 2) still reads read-only, and a
+// writable open migrates it without touching its events.
+TEST_F(StoreTest, AStoreFromBeforeSharedPayloadsReadsAndMigrates) {
+  ASSERT_TRUE(commit_and_wait(*store_, tx({event("t", "alice", "one"), event("t", "bob", "two")})));
+  store_->close();
+  store_.reset();
+  {
+    RawDb raw(db_file());
+    ASSERT_EQ(raw.exec("ALTER TABLE events DROP COLUMN payload_seq"), SQLITE_OK);
+    ASSERT_EQ(raw.exec("DELETE FROM schema_migrations WHERE version = 3"), SQLITE_OK);
+  }
+  SqliteOptions options = options_in(dir_);
+  options.read_only = true;
+  auto reader = open_or_fail(options);
+  ASSERT_NE(reader, nullptr);
+  auto old = reader->events_after(0, "bob", 10);
+  ASSERT_TRUE(old);
+  ASSERT_EQ(old.value().size(), 1U);
+  EXPECT_EQ(old.value()[0].payload, "two");
+  reader->close();
+
+  store_ = open_or_fail(options_in(dir_));
+  ASSERT_NE(store_, nullptr);
+  ASSERT_TRUE(
+      commit_and_wait(*store_, tx({event("t", "alice", "three"), event("t", "bob", "three")})));
+  auto bob = store_->events_after(0, "bob", 10);
+  ASSERT_TRUE(bob);
+  ASSERT_EQ(bob.value().size(), 2U);
+  EXPECT_EQ(bob.value()[0].payload, "two");
+  EXPECT_EQ(bob.value()[1].payload, "three");
+  RawDb raw(db_file());
+  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 3);
+  EXPECT_EQ(raw.scalar("SELECT payload_seq FROM events WHERE seq = 4"), 3);
+}
+
 TEST_F(StoreTest, EventsAndAuditAreAppendOnly) {
   ASSERT_TRUE(commit_and_wait(*store_, tx({event("t", "s", "p"), audit("login", 1)})));
   RawDb raw(db_file());
@@ -281,8 +359,8 @@ TEST_F(StoreTest, DataAndLogsPersistAcrossReopen) {
 
 TEST_F(StoreTest, MigrationsAreRecordedAndAppliedOnce) {
   RawDb raw(db_file());
-  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 2);
-  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 2);
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 3);
   const auto applied_at = raw.scalar("SELECT sum(applied_at) FROM schema_migrations");
   ASSERT_TRUE(applied_at.has_value());
   EXPECT_GT(*applied_at, 0);
@@ -294,7 +372,7 @@ TEST_F(StoreTest, MigrationsAreRecordedAndAppliedOnce) {
     ASSERT_NE(store_, nullptr);
   }
   // Nothing re-applied: same rows, same timestamps, and the schema still works.
-  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 3);
   EXPECT_EQ(raw.scalar("SELECT sum(applied_at) FROM schema_migrations"), applied_at);
   EXPECT_TRUE(commit_and_wait(*store_, tx({put("user", "u1", "x", "k")})));
 }

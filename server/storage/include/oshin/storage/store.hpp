@@ -150,7 +150,12 @@ struct SqliteOptions {
   std::string data_dir;  ///< directory; created when missing
   std::string file_name = "oshin.db";
   std::size_t max_batch = 512;  ///< transactions per group commit at most
-  bool read_only = false;       ///< open for reading only (oshin-sim replay)
+  /// WAL frames (pages) past which the checkpointer starts the WAL over (a RESTART checkpoint,
+  /// which holds new writes back for a moment), and the size the file is truncated to after.
+  /// Under steady writes a PASSIVE checkpoint never copies the whole WAL, so without this the
+  /// file grows for as long as the load lasts.
+  std::size_t wal_restart_frames = 16000;
+  bool read_only = false;  ///< open for reading only (oshin-sim replay)
   StoreObserver observer;
 };
 
