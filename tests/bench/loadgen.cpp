@@ -19,9 +19,9 @@
 //           the spread between the first and the last recipient's frame.
 //   fill    visits stored until 100,000 (out-of-area requests, each stored as a REJECTED
 //           visit), then the server's RSS.
-// `--mode get --port P --target /` runs only the GET loop against a running server (the bare
-// Beast baseline).
-// Writes one JSON object to --out (or stdout).
+// `--server PATH` runs another oshin-server binary (to compare two builds in alternating runs;
+// tests/bench/per_visit_cost.sh). `--mode get --port P --target /` runs only the GET loop against a
+// running server (the bare Beast baseline). Writes one JSON object to --out (or stdout).
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -452,6 +452,7 @@ class Bench {
     std::ofstream(path) << json::serialize(config);
     oshin::testing::ServerProcess::Options o;
     o.args = {"--config", path.string(), "--listen", "127.0.0.1:0"};
+    o.binary = args_.str("server", "");
     server_.process = std::make_unique<oshin::testing::ServerProcess>(o);
     auto port = server_.process->wait_listening();
     if (!port) {

@@ -75,7 +75,8 @@ ServerProcess::ServerProcess(Options options) {
   if (pipe2(fds, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  std::vector<std::string> args{OSHIN_SERVER_PATH};
+  std::vector<std::string> args{options.binary.empty() ? std::string(OSHIN_SERVER_PATH)
+                                                       : options.binary};
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env{"PATH=/usr/bin:/bin", "TZ=UTC"};
   if (options.inherit_admin_password) {

@@ -27,11 +27,11 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-/// The real oshin-server binary run as a child process, its stdout and stderr captured.
 /// One line per thread of process `pid` (name, state, kernel wait channel, current system call),
 /// read from /proc: what a test prints when a server does not stop in time.
 std::string thread_report(pid_t pid);
 
+/// The real oshin-server binary run as a child process, its stdout and stderr captured.
 class ServerProcess {
  public:
   struct Options {
@@ -41,6 +41,8 @@ class ServerProcess {
     /// Close the read end of the server's stdout once it is listening, as a log reader that
     /// goes away would (the server's next log write then fails with EPIPE).
     bool close_output_after_listening = false;
+    /// Another server binary (the benchmark compares builds); empty: this tree's.
+    std::string binary;
   };
   static constexpr const char* kAdminPassword = "admin-test-password-1";
 
