@@ -26,6 +26,13 @@ std::string admin_login(unsigned short port) {
   return login(port, "admin", ServerProcess::kAdminPassword);
 }
 
+// A server on a free loopback port over `dir`, started by the test itself.
+ServerProcess::Options in_dir(const TempDir& dir) {
+  ServerProcess::Options o;
+  o.args = {"--listen", "127.0.0.1:0", "--data-dir", dir.path().string()};
+  return o;
+}
+
 std::string center_of(unsigned short port, const std::string& admin) {
   auto orgs = http_call(port, verb::get, "/v1/organizations", {}, admin);
   return std::string(orgs.json().at("organizations").as_array().at(0).at("id").as_string());
@@ -33,8 +40,7 @@ std::string center_of(unsigned short port, const std::string& admin) {
 
 TEST(Lifecycle, RefusesToStartWithoutAdminPasswordOrDemo) {
   TempDir dir;
-  ServerProcess::Options o;
-  o.args = {"--listen", "127.0.0.1:0", "--data-dir", dir.path().string()};
+  ServerProcess::Options o = in_dir(dir);
   o.inherit_admin_password = false;
   ServerProcess p(o);
   auto code = p.wait_exit();
@@ -45,8 +51,7 @@ TEST(Lifecycle, RefusesToStartWithoutAdminPasswordOrDemo) {
 
 TEST(Lifecycle, RefusesAWeakAdminPassword) {
   TempDir dir;
-  ServerProcess::Options o;
-  o.args = {"--listen", "127.0.0.1:0", "--data-dir", dir.path().string()};
+  ServerProcess::Options o = in_dir(dir);
   o.inherit_admin_password = false;
   o.env = {{"OSHIN_ADMIN_PASSWORD", "short"}};
   ServerProcess p(o);
@@ -73,8 +78,7 @@ TEST(Lifecycle, ALogReaderThatGoesAwayDoesNotStopTheServer) {
   // stdout is a pipe whose reader closes it once the server listens (a log collector that
   // died): the server's log writes fail with EPIPE; SIGPIPE must not kill it.
   TempDir dir;
-  ServerProcess::Options o;
-  o.args = {"--listen", "127.0.0.1:0", "--data-dir", dir.path().string()};
+  ServerProcess::Options o = in_dir(dir);
   o.close_output_after_listening = true;
   ServerProcess p(o);
   auto port = p.wait_listening();

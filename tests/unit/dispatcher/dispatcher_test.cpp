@@ -27,6 +27,14 @@ class DispatcherTest : public ::testing::TestWithParam<PolicyKind> {
   std::unique_ptr<Dispatcher> make(DispatcherConfig config = {}) {
     return make_dispatcher(GetParam(), config);
   }
+  /// Team 1 at the center, team 2 four kilometres west, then visit 1 requested at minute 5 next
+  /// to team 1: the offers that request made (team 1's, when the policy works).
+  static std::vector<OfferVisit> two_teams_and_a_request(Dispatcher& d) {
+    (void)d.apply(TeamUpserted{team(1, near_center(0, 0))}, at(0));
+    (void)d.apply(TeamUpserted{team(2, near_center(-4, 0))}, at(0));
+    return decisions_of<OfferVisit>(
+        d.apply(VisitRequested{request(1, 5, near_center(1, 0))}, at(5)));
+  }
 };
 
 TEST_P(DispatcherTest, OffersNewRequestToIdleTeamWithEtaAndExpiry) {
@@ -157,10 +165,7 @@ TEST_P(DispatcherTest, OnePendingOfferPerTeamAndOneVisitAtATime) {
 
 TEST_P(DispatcherTest, DeclinedVisitGoesToAnotherTeamNotBackToDecliner) {
   auto d = make();
-  (void)d->apply(TeamUpserted{team(1, near_center(0, 0))}, at(0));
-  (void)d->apply(TeamUpserted{team(2, near_center(-4, 0))}, at(0));
-  const auto o1 =
-      decisions_of<OfferVisit>(d->apply(VisitRequested{request(1, 5, near_center(1, 0))}, at(5)));
+  const auto o1 = two_teams_and_a_request(*d);
   ASSERT_EQ(o1.size(), 1U);
   EXPECT_EQ(o1[0].team, TeamId(1));
   const auto declined = d->apply(OfferDeclined{o1[0].offer}, at(5.3));
@@ -209,10 +214,7 @@ TEST_P(DispatcherTest, SoleTeamIsReofferedAfterDecline) {
 
 TEST_P(DispatcherTest, ExpiredOfferIsWithdrawnAndReoffered) {
   auto d = make();
-  (void)d->apply(TeamUpserted{team(1, near_center(0, 0))}, at(0));
-  (void)d->apply(TeamUpserted{team(2, near_center(-4, 0))}, at(0));
-  const auto o1 =
-      decisions_of<OfferVisit>(d->apply(VisitRequested{request(1, 5, near_center(1, 0))}, at(5)));
+  const auto o1 = two_teams_and_a_request(*d);
   ASSERT_EQ(o1.size(), 1U);
   ASSERT_EQ(d->next_deadline(), o1[0].expires_at);
   // Just before expiry nothing happens.
@@ -233,10 +235,7 @@ TEST_P(DispatcherTest, ExpiredOfferIsWithdrawnAndReoffered) {
 
 TEST_P(DispatcherTest, ANewOfferTimeoutAppliesToLaterOffersOnly) {
   auto d = make();
-  (void)d->apply(TeamUpserted{team(1, near_center(0, 0))}, at(0));
-  (void)d->apply(TeamUpserted{team(2, near_center(-4, 0))}, at(0));
-  const auto o1 =
-      decisions_of<OfferVisit>(d->apply(VisitRequested{request(1, 5, near_center(1, 0))}, at(5)));
+  const auto o1 = two_teams_and_a_request(*d);
   ASSERT_EQ(o1.size(), 1U);
   EXPECT_EQ(o1[0].expires_at, at(5) + std::chrono::seconds(60));
   d->set_offer_timeout(std::chrono::seconds(600));
