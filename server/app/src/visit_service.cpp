@@ -471,13 +471,14 @@ void VisitService::visit_updated_event(const v1::Visit& visit, SystemTime now, C
       to.insert(std::move(id));
     }
   }
-  v1::ServerEvent ev;
-  ev.set_type("visitUpdated");
-  *ev.mutable_at() = to_timestamp(now);
-  *ev.mutable_visit_updated() = visit;
+  auto ev = std::make_shared<v1::ServerEvent>();
+  ev->set_type("visitUpdated");
+  *ev->mutable_at() = to_timestamp(now);
+  *ev->mutable_visit_updated() = visit;
+  const std::shared_ptr<const v1::ServerEvent> shared = std::move(ev);
   for (const auto& account : to) {
     if (!account.empty()) {
-      change.events.push_back(stream::OutgoingEvent{account, ev});
+      change.events.emplace_back(account, shared);
     }
   }
 }
@@ -540,8 +541,9 @@ void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& ch
       ev.set_type("offer");
       *ev.mutable_at() = to_timestamp(now);
       *ev.mutable_offer() = offer;
+      const auto shared = std::make_shared<const v1::ServerEvent>(std::move(ev));
       for (const auto& member : team_members(team->second)) {
-        change.events.push_back(stream::OutgoingEvent{member, ev});
+        change.events.emplace_back(member, shared);
       }
     } else if (const auto* wd = std::get_if<dp::WithdrawOffer>(&decision)) {
       std::string oid = offer_id_of(wd->offer);
@@ -568,8 +570,9 @@ void VisitService::absorb(const dp::Outcome& outcome, SystemTime now, Change& ch
       ow->set_offer_id(oid);
       ow->set_visit_id(offer.visit_id());
       ow->set_reason(withdraw_reason(wd->reason));
+      const auto shared = std::make_shared<const v1::ServerEvent>(std::move(ev));
       for (const auto& member : team_members(offer.team_id())) {
-        change.events.push_back(stream::OutgoingEvent{member, ev});
+        change.events.emplace_back(member, shared);
       }
     } else if (const auto* u = std::get_if<dp::MarkUnservable>(&decision)) {
       auto vis = w.visit_by_core.find(u->visit.value());
@@ -1516,8 +1519,9 @@ void VisitService::decline_offer(const Principal& who, std::string offer_id,
         we.mutable_offer_withdrawn()->set_offer_id(offer_id);
         we.mutable_offer_withdrawn()->set_visit_id(offer.visit_id());
         we.mutable_offer_withdrawn()->set_reason(v1::OfferWithdrawn::DECLINED);
+        const auto shared = std::make_shared<const v1::ServerEvent>(std::move(we));
         for (const auto& member : team_members(offer.team_id())) {
-          change->events.push_back(stream::OutgoingEvent{member, we});
+          change->events.emplace_back(member, shared);
         }
         change->mutations.emplace_back(audit_entry(
             audit_context(who, request_id, change->now), "offer.decline", "ok", "offer=" + offer_id,
@@ -1881,8 +1885,9 @@ void VisitService::post_summary(const Principal& who, std::string visit_id,
         to = accounts_.active_members(*org);
         webhook_org = accounts_.find_organization(*org);
       }
+      const auto shared = std::make_shared<const v1::ServerEvent>(std::move(ev));
       for (const auto& account : to) {
-        change->events.push_back(stream::OutgoingEvent{account, ev});
+        change->events.emplace_back(account, shared);
       }
       if (webhook_org && webhook_org->has_webhook_url() && !webhook_org->webhook_url().empty()) {
         v1::WebhookDelivery d;
@@ -1891,7 +1896,7 @@ void VisitService::post_summary(const Principal& who, std::string visit_id,
         d.set_organization_id(webhook_org->id());
         d.set_url(webhook_org->webhook_url());
         d.set_secret(webhook_org->webhook_secret());
-        v1::ServerEvent body = ev;
+        v1::ServerEvent body = *shared;
         body.set_seq(0);
         d.set_body(http::to_json(body));
         *d.mutable_created_at() = to_timestamp(change->now);
@@ -2072,8 +2077,9 @@ void VisitService::on_ack_timer() {
     ao->set_visit_id(item.visit_id());
     ao->set_recipient_id(item.has_recipient_id() ? item.recipient_id()
                                                  : item.recipient_organization_id());
+    const auto shared = std::make_shared<const v1::ServerEvent>(std::move(ev));
     for (const auto& s : staff) {
-      change->events.push_back(stream::OutgoingEvent{s, ev});
+      change->events.emplace_back(s, shared);
     }
   }
   if (!change->inbox.empty()) {

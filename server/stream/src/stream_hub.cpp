@@ -17,13 +17,39 @@ namespace {
 // int64 as a string, defaults printed).
 constexpr std::string_view kZeroSeqJson = R"({"seq":"0")";
 
+// An event with content of its own whose seq is 0 (the form bodies and the log hold).
+std::shared_ptr<const v1::ServerEvent> with_zero_seq(
+    const std::shared_ptr<const v1::ServerEvent>& event) {
+  if (event && event->seq() == 0) {
+    return event;
+  }
+  auto copy =
+      event ? std::make_shared<v1::ServerEvent>(*event) : std::make_shared<v1::ServerEvent>();
+  copy->set_seq(0);
+  return copy;
+}
+
 }  // namespace
 
 EventBody::EventBody(v1::ServerEvent content, std::string serialized)
-    : content_(std::move(content)), serialized_(std::move(serialized)) {}
+    : content_(std::make_shared<const v1::ServerEvent>(std::move(content))),
+      serialized_(std::move(serialized)) {}
+
+EventBody::EventBody(std::shared_ptr<const v1::ServerEvent> content)
+    : content_(with_zero_seq(content)) {}
+
+const std::string& EventBody::serialized() const {
+  // A body built with its bytes keeps them (an empty event serializes to nothing either way).
+  std::call_once(serialized_once_, [this] {
+    if (serialized_.empty()) {
+      serialized_ = content_->SerializeAsString();
+    }
+  });
+  return serialized_;
+}
 
 const std::string& EventBody::json() const {
-  std::call_once(json_once_, [this] { json_ = http::to_json(content_); });
+  std::call_once(json_once_, [this] { json_ = http::to_json(*content_); });
   return json_;
 }
 
@@ -171,18 +197,20 @@ bool StreamHub::wait_for_connections(std::size_t count, std::chrono::millisecond
 
 void add_events(storage::Transaction& tx, const std::vector<OutgoingEvent>& events,
                 std::int64_t at_ms) {
+  // Recipients of one event are consecutive and share its content: serialize it once.
+  const v1::ServerEvent* last = nullptr;
+  std::string payload;
   for (const OutgoingEvent& out : events) {
+    if (!last || out.event.get() != last) {
+      const auto content = with_zero_seq(out.event);
+      payload = content->SerializeAsString();
+      last = out.event.get();
+    }
     storage::AppendEvent append;
-    append.type = out.event.type();
+    append.type = out.event ? out.event->type() : std::string();
     append.stream_key = out.account_id;
     append.at_ms = at_ms;
-    if (out.event.seq() == 0) {
-      append.payload = out.event.SerializeAsString();
-    } else {
-      v1::ServerEvent copy = out.event;
-      copy.set_seq(0);
-      append.payload = copy.SerializeAsString();
-    }
+    append.payload = payload;
     tx.mutations.emplace_back(std::move(append));
   }
 }
@@ -196,23 +224,21 @@ void publish_committed(StreamHub& hub, std::vector<OutgoingEvent> events,
     return;
   }
   try {
-    // Bodies of this call by their serialized content: one update to five recipients is five
-    // events with one body.
-    std::vector<std::shared_ptr<const EventBody>> bodies;
+    // Bodies of this call by their content: one update to five recipients is five events with
+    // one body, encoded once for all of them.
+    std::vector<std::pair<const v1::ServerEvent*, std::shared_ptr<const EventBody>>> bodies;
     for (std::size_t i = 0; i < events.size(); ++i) {
-      v1::ServerEvent& content = events[i].event;
-      content.set_seq(0);
-      std::string serialized = content.SerializeAsString();
+      const v1::ServerEvent* key = events[i].event.get();
       std::shared_ptr<const EventBody> body;
-      for (const auto& known : bodies) {
-        if (known->serialized() == serialized) {
+      for (const auto& [content, known] : bodies) {
+        if (content == key) {
           body = known;
           break;
         }
       }
       if (!body) {
-        body = std::make_shared<const EventBody>(std::move(content), std::move(serialized));
-        bodies.push_back(body);
+        body = std::make_shared<const EventBody>(events[i].event);
+        bodies.emplace_back(key, body);
       }
       auto live = std::make_shared<LiveEvent>();
       live->seq = result.event_seqs[first_event_index + i];

@@ -109,32 +109,43 @@ TEST(StreamHubTest, WaitForConnectionsHasADeadline) {
 }
 
 TEST(StreamHubTest, AddEventsMakesOneAppendPerRecipientWithSeqZero) {
-  std::vector<OutgoingEvent> events(2);
-  events[0].account_id = "u-1";
-  events[0].event.set_type("offer");
-  events[0].event.mutable_offer()->set_id("o-1");
-  events[1].account_id = "u-2";
-  events[1].event.set_type("visitUpdated");
-  events[1].event.set_seq(99);  // a stale seq is never stored
-  events[1].event.mutable_visit_updated()->set_id("v-1");
+  v1::ServerEvent offer;
+  offer.set_type("offer");
+  offer.mutable_offer()->set_id("o-1");
+  auto update = std::make_shared<v1::ServerEvent>();
+  update->set_type("visitUpdated");
+  update->set_seq(99);  // a stale seq is never stored
+  update->mutable_visit_updated()->set_id("v-1");
+  const std::shared_ptr<const v1::ServerEvent> shared = update;
+  std::vector<OutgoingEvent> events{
+      {"u-1", offer}, {"u-2", shared}, {"u-3", shared}, {"u-4", nullptr}};
 
   storage::Transaction tx;
   tx.mutations.emplace_back(storage::EraseRecord{"x", "y"});
   add_events(tx, events, 1234);
-  ASSERT_EQ(tx.mutations.size(), 3U);
-  const auto* first = std::get_if<storage::AppendEvent>(&tx.mutations[1]);
-  const auto* second = std::get_if<storage::AppendEvent>(&tx.mutations[2]);
-  ASSERT_NE(first, nullptr);
-  ASSERT_NE(second, nullptr);
-  EXPECT_EQ(first->type, "offer");
-  EXPECT_EQ(first->stream_key, "u-1");
-  EXPECT_EQ(first->at_ms, 1234);
-  EXPECT_EQ(second->type, "visitUpdated");
-  EXPECT_EQ(second->stream_key, "u-2");
-  v1::ServerEvent stored;
-  ASSERT_TRUE(stored.ParseFromString(second->payload));
-  EXPECT_EQ(stored.seq(), 0);
-  EXPECT_EQ(stored.visit_updated().id(), "v-1");
+  ASSERT_EQ(tx.mutations.size(), 5U);
+  std::vector<const storage::AppendEvent*> appended;
+  for (std::size_t i = 1; i < tx.mutations.size(); ++i) {
+    appended.push_back(std::get_if<storage::AppendEvent>(&tx.mutations[i]));
+    ASSERT_NE(appended.back(), nullptr);
+  }
+  EXPECT_EQ(appended[0]->type, "offer");
+  EXPECT_EQ(appended[0]->stream_key, "u-1");
+  EXPECT_EQ(appended[0]->at_ms, 1234);
+  EXPECT_EQ(appended[0]->payload, offer.SerializeAsString());
+  for (std::size_t i : {1U, 2U}) {
+    EXPECT_EQ(appended[i]->type, "visitUpdated");
+    EXPECT_EQ(appended[i]->stream_key, i == 1 ? "u-2" : "u-3");
+    v1::ServerEvent stored;
+    ASSERT_TRUE(stored.ParseFromString(appended[i]->payload));
+    EXPECT_EQ(stored.seq(), 0);
+    EXPECT_EQ(stored.visit_updated().id(), "v-1");
+  }
+  EXPECT_EQ(update->seq(), 99) << "the shared content is not changed";
+  // No content reads as an empty event.
+  EXPECT_EQ(appended[3]->type, "");
+  EXPECT_EQ(appended[3]->stream_key, "u-4");
+  EXPECT_EQ(appended[3]->payload, "");
 }
 
 TEST(StreamHubTest, PublishCommittedAssignsSeqsFromTheResult) {
@@ -143,7 +154,8 @@ TEST(StreamHubTest, PublishCommittedAssignsSeqsFromTheResult) {
   auto b = std::make_shared<RecordingSink>();
   hub.subscribe("a", a);
   hub.subscribe("b", b);
-  std::vector<OutgoingEvent> events{{"a", {}}, {"b", {}}, {"a", {}}};
+  std::vector<OutgoingEvent> events{
+      {"a", v1::ServerEvent{}}, {"b", v1::ServerEvent{}}, {"a", v1::ServerEvent{}}};
   storage::CommitResult result;
   result.event_seqs = {10, 11, 12, 13};  // 10 belongs to an AppendEvent added before them
   publish_committed(hub, events, result, 1);
@@ -170,12 +182,13 @@ TEST(StreamHubTest, OneUpdateToManyRecipientsSharesOneBody) {
   StreamHub hub;
   std::vector<std::shared_ptr<RecordingSink>> sinks;
   std::vector<OutgoingEvent> events;
+  const auto update = std::make_shared<const v1::ServerEvent>(visit_event("v-1"));
   for (const char* account : {"nurse", "staff1", "staff2", "doctor", "driver"}) {
     sinks.push_back(std::make_shared<RecordingSink>());
     hub.subscribe(account, sinks.back());
-    events.push_back({account, visit_event("v-1")});
+    events.emplace_back(account, update);
   }
-  events.push_back({"nurse", visit_event("v-2")});  // other content: a body of its own
+  events.emplace_back("nurse", visit_event("v-2"));  // other content: a body of its own
   storage::CommitResult result;
   result.event_seqs = {7, 8, 9, 10, 11, 12};
   publish_committed(hub, events, result);

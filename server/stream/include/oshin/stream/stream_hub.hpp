@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "oshin/storage/store.hpp"
@@ -23,17 +24,21 @@ class EventBody {
  public:
   /// `content` with seq 0 and `serialized` its protobuf bytes (content.SerializeAsString()).
   EventBody(v1::ServerEvent content, std::string serialized);
+  /// Shares `content` (not null, seq 0); its protobuf bytes are computed on first use.
+  explicit EventBody(std::shared_ptr<const v1::ServerEvent> content);
 
-  const v1::ServerEvent& content() const { return content_; }
-  /// The serialized content (seq 0, so the seq field is absent).
-  const std::string& serialized() const { return serialized_; }
+  const v1::ServerEvent& content() const { return *content_; }
+  /// The serialized content (seq 0, so the seq field is absent). Computed on first use when the
+  /// body was built from shared content.
+  const std::string& serialized() const;
   /// The canonical JSON of the content, as the stream prints it (seq printed as "0"). Computed
   /// on first use.
   const std::string& json() const;
 
  private:
-  v1::ServerEvent content_;
-  std::string serialized_;
+  std::shared_ptr<const v1::ServerEvent> content_;
+  mutable std::once_flag serialized_once_;
+  mutable std::string serialized_;
   mutable std::once_flag json_once_;
   mutable std::string json_;
 };
@@ -111,22 +116,34 @@ class StreamHub {
   std::size_t count_ = 0;
 };
 
-/// One event for one recipient account, as a service produces it. `event.seq` is left 0: the
-/// store assigns it. `event.at` and `event.type` must be set by the service.
+/// One event for one recipient account, as a service produces it. `event->seq` is left 0: the
+/// store assigns it. `event->at` and `event->type` must be set by the service. The recipients of
+/// one event share its content: build it once and give every recipient the same pointer, so that
+/// it is copied, serialized and encoded once rather than once per recipient.
 struct OutgoingEvent {
+  OutgoingEvent() = default;
+  OutgoingEvent(std::string account, std::shared_ptr<const v1::ServerEvent> content)
+      : account_id(std::move(account)), event(std::move(content)) {}
+  /// An event with content of its own.
+  OutgoingEvent(std::string account, v1::ServerEvent content)
+      : account_id(std::move(account)),
+        event(std::make_shared<const v1::ServerEvent>(std::move(content))) {}
+
   std::string account_id;
-  v1::ServerEvent event;
+  std::shared_ptr<const v1::ServerEvent> event;  ///< null reads as an empty event
 };
 
-/// Adds one AppendEvent per outgoing event to `tx` (type = event.type(), stream_key =
-/// account_id, payload = the event serialized with seq 0, at_ms), in order. Any thread.
+/// Adds one AppendEvent per outgoing event to `tx` (type = event->type(), stream_key =
+/// account_id, payload = the event serialized with seq 0, at_ms), in order; content shared by
+/// consecutive events is serialized once. Any thread.
 void add_events(storage::Transaction& tx, const std::vector<OutgoingEvent>& events,
                 std::int64_t at_ms);
 
 /// After `tx` committed: gives each event its seq, result.event_seqs[first_event_index + i]
 /// (the AppendEvents of add_events in mutation order; `first_event_index` counts AppendEvents
 /// added to the transaction before them), and publishes it to its account. Events of the call
-/// with the same content share one EventBody, so each encoding is made once for all of them. Call
+/// that share one content pointer share one EventBody, so each encoding is made once for all of
+/// them. Call
 /// it from the commit handler (the store's completion thread) so that events are published in seq
 /// order. A result with too few seqs (a wiring bug) publishes nothing and logs an error.
 void publish_committed(StreamHub& hub, std::vector<OutgoingEvent> events,
