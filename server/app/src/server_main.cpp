@@ -203,6 +203,9 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   store_options.observer.on_commit = [&metrics](std::chrono::nanoseconds d, std::size_t) {
     metrics.store_commit_seconds.observe({}, std::chrono::duration<double>(d).count());
   };
+  store_options.observer.on_checkpoint = [&metrics](bool restart) {
+    metrics.store_checkpoints_total.inc({restart ? "restart" : "passive"});
+  };
   auto opened = storage::open_sqlite_store(store_options);
   if (!opened) {
     err << "oshin-server: cannot open the store in '" << config.data_dir()

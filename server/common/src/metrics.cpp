@@ -201,6 +201,9 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
                                                    "Wall time of one dispatch decision", {})),
       ws_connections(registry.gauge("oshin_ws_connections", "Open stream connections")),
       store_commit_seconds(registry.histogram("oshin_store_commit_seconds",
-                                              "Wall time of one durable group commit", {})) {}
+                                              "Wall time of one durable group commit", {})),
+      store_checkpoints_total(registry.counter("oshin_store_checkpoints_total",
+                                               "WAL checkpoints by mode (passive, restart)",
+                                               {"mode"})) {}
 
 }  // namespace oshin

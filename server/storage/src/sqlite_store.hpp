@@ -118,13 +118,17 @@ class SqliteStore final : public Store {
   // Stops accepting commits and wakes the writer so it drains and exits.
   void stop_accepting() noexcept;
 
-  // Checkpointer thread: copies the WAL back into the database file on its own connection when
-  // the writer's WAL hook reports kCheckpointFrames or more, so that no group commit waits for
-  // a checkpoint (SQLite's automatic checkpoint ran inside the committing COMMIT).
+  // Checkpointer thread: copies the WAL back into the database file on its own connection each
+  // time the writer's WAL hook finds kCheckpointFrames more frames in the WAL, so that no group
+  // commit waits for a checkpoint (SQLite's automatic checkpoint ran inside the committing
+  // COMMIT).
   void checkpoint_loop() noexcept;
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames) noexcept;
   void stop_checkpointer() noexcept;
+  void notify_checkpoint(bool restart) noexcept;
 
+  // Writer only: the WAL's length in frames when the checkpointer was last woken.
+  int checkpoint_woken_at_ = 0;
   // Writer only, within one transaction: the last event stored with its payload, and its seq.
   const AppendEvent* shared_payload_ = nullptr;
   std::int64_t shared_payload_seq_ = 0;

@@ -318,6 +318,46 @@ TEST(GroupCommitTest, TheCheckpointerCopiesTheWalIntoTheDatabaseWhileOpen) {
   store->close();
 }
 
+TEST(GroupCommitTest, CheckpointsFollowTheWalsGrowthNotEachCommit) {
+  // Each checkpoint syncs the database file; run after every commit once the WAL passed its
+  // threshold (it stays past it until a RESTART), those syncs competed with the commits' own.
+  // About 2,400 frames go through the WAL here in 600 small transactions (~170 group commits):
+  // a checkpoint per 1,000 new frames is 2; one per group commit past the threshold was ~60.
+  TempDir dir;
+  SqliteOptions options = options_in(dir);
+  CommitStats stats;
+  options.observer = observe(stats);
+  std::atomic<int> passive{0};
+  options.observer.on_checkpoint = [&passive](bool restart) {
+    if (!restart) {
+      ++passive;
+    }
+  };
+  auto store = open_or_fail(options);
+  ASSERT_NE(store, nullptr);
+  const std::string payload(6000, 'x');  // two overflow frames per event, its leaf, the index
+  constexpr int kRounds = 150;
+  constexpr int kPerRound = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    Latch done(kPerRound);
+    for (int i = 0; i < kPerRound; ++i) {
+      store->commit(tx({event("t", "k" + std::to_string(i), payload)}),
+                    [&](Result<CommitResult> result) {
+                      EXPECT_TRUE(result);
+                      done.count_down();
+                    });
+    }
+    ASSERT_TRUE(done.wait());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (passive.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  store->close();
+  EXPECT_GE(passive.load(), 1) << "no checkpoint ran";
+  EXPECT_LE(passive.load(), 5) << "over " << stats.commits.load() << " group commits";
+}
+
 TEST(GroupCommitTest, TheWalStartsOverUnderSteadyWrites) {
   // Commits never pause: the PASSIVE checkpoint copies while the writer appends, so it never
   // catches up with the WAL's end, and without the RESTART step the WAL file held every page

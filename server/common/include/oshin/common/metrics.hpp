@@ -93,7 +93,8 @@ struct ServerMetrics {
   CounterFamily& visits_total;                 ///< {status}
   HistogramFamily& dispatch_decision_seconds;  ///< no labels
   Gauge& ws_connections;
-  HistogramFamily& store_commit_seconds;  ///< no labels
+  HistogramFamily& store_commit_seconds;   ///< no labels
+  CounterFamily& store_checkpoints_total;  ///< {mode}: passive, restart
 };
 
 }  // namespace oshin

@@ -109,6 +109,9 @@ struct AuditVerifyResult {
 /// Observer hooks for metrics; may be empty.
 struct StoreObserver {
   std::function<void(std::chrono::nanoseconds commit_time, std::size_t transactions)> on_commit;
+  /// After each checkpoint the store runs (copying the WAL into the database file), on the
+  /// checkpointing thread; `restart` when it also started the WAL over.
+  std::function<void(bool restart)> on_checkpoint;
 };
 
 /// Durable storage. Writes go through one writer thread with group commit; nothing is reported
