@@ -88,9 +88,10 @@ std::string Statement::column_blob(int index) const {
   return {static_cast<const char*>(blob), static_cast<std::size_t>(size)};
 }
 
-std::unique_ptr<Connection> Connection::open(const std::string& path, int flags, int& rc_out) {
+std::unique_ptr<Connection> Connection::open(const std::string& path, int flags, int& rc_out,
+                                             const char* vfs) {
   sqlite3* db = nullptr;
-  rc_out = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  rc_out = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc_out != SQLITE_OK) {
     // sqlite3_open_v2 may hand back a handle even on failure; it must still be closed.
     sqlite3_close_v2(db);

@@ -67,9 +67,11 @@ class Statement {
 /// at a time (connections are opened with SQLITE_OPEN_NOMUTEX).
 class Connection {
  public:
-  /// Opens `path` with `flags` (SQLITE_OPEN_*; NOMUTEX is added) and sets the busy timeout.
-  /// On failure returns the SQLite result code in `rc_out` and nullptr.
-  static std::unique_ptr<Connection> open(const std::string& path, int flags, int& rc_out);
+  /// Opens `path` with `flags` (SQLITE_OPEN_*; NOMUTEX is added) through the VFS named `vfs`
+  /// (nullptr: SQLite's default) and sets the busy timeout. On failure returns the SQLite result
+  /// code in `rc_out` and nullptr.
+  static std::unique_ptr<Connection> open(const std::string& path, int flags, int& rc_out,
+                                          const char* vfs = nullptr);
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "migrations.hpp"
+#include "wal_write_batching.hpp"
 
 namespace oshin::storage {
 namespace detail {
@@ -196,7 +197,9 @@ Result<void> SqliteStore::open_writable() {
   }
 
   int rc = SQLITE_OK;
-  writer_db_ = Connection::open(db_path_, kWriterFlags, rc);
+  // The writer's WAL writes are gathered into one per commit (its connection is synchronous=FULL,
+  // which that needs: see wal_write_batching.hpp).
+  writer_db_ = Connection::open(db_path_, kWriterFlags, rc, wal_write_batching_vfs());
   if (!writer_db_) {
     return Errc::unavailable;
   }
@@ -777,7 +780,12 @@ int SqliteStore::on_wal_commit(void* self, sqlite3* /*db*/, const char* /*name*/
   if (frames < store->checkpoint_woken_at_) {
     store->checkpoint_woken_at_ = 0;
   }
-  if (frames >= kCheckpointFrames && frames - store->checkpoint_woken_at_ >= kCheckpointFrames) {
+  // Past the restart length, though, after every commit: a RESTART gives up when it cannot get
+  // in between the writer's commits within its short wait, and must then be tried again soon.
+  const bool restart_due = static_cast<std::size_t>(frames) >=
+                           std::max<std::size_t>(store->options_.wal_restart_frames, 1);
+  if (frames >= kCheckpointFrames &&
+      (restart_due || frames - store->checkpoint_woken_at_ >= kCheckpointFrames)) {
     store->checkpoint_woken_at_ = frames;
     {
       std::lock_guard lock(store->checkpoint_mutex_);
