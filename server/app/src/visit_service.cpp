@@ -630,6 +630,11 @@ void VisitService::commit(std::unique_ptr<Change> change_ptr,
   std::shared_ptr<Change> change(std::move(change_ptr));
   std::int64_t now_ms = to_unix_ms(change->now);
   storage::Transaction tx;
+  // Sized once: a mutation moved while the vector grows is a string-heavy variant.
+  tx.mutations.reserve(change->core_events.size() + change->teams.size() + change->visits.size() +
+                       change->offers.size() + change->ended_offers.size() +
+                       change->summaries.size() + change->inbox.size() + change->mutations.size() +
+                       change->webhooks.size() + change->events.size());
   for (auto& ev : change->core_events) {
     // Live, the core always runs with the configured timeout: record it for the replay.
     ev.set_offer_timeout_ms(std::int64_t{config_.offer_timeout_seconds()} * 1000);
