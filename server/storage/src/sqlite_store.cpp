@@ -35,6 +35,11 @@ constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
 constexpr std::size_t kWalFrameBytes = 4096 + 24;
 // How long a RESTART checkpoint may hold new writes back waiting for the writer or a reader.
 constexpr int kRestartWaitMs = 20;
+
+// WAL frames past which the checkpointer starts the WAL over (a RESTART checkpoint).
+std::size_t restart_frames(const SqliteOptions& options) {
+  return std::max<std::size_t>(options.wal_restart_frames, 1);
+}
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 constexpr const char* kSavepoint = "SAVEPOINT tx";
@@ -220,8 +225,8 @@ Result<void> SqliteStore::open_writable() {
   }
   // After a RESTART checkpoint the next commit truncates the WAL file to this many bytes.
   const std::string size_limit =
-      "PRAGMA journal_size_limit=" +
-      std::to_string(std::max<std::size_t>(options_.wal_restart_frames, 1) * kWalFrameBytes) + ";";
+      "PRAGMA journal_size_limit=" + std::to_string(restart_frames(options_) * kWalFrameBytes) +
+      ";";
   if (writer_db_->exec(size_limit.c_str()) != SQLITE_OK) {
     return Errc::unavailable;
   }
@@ -782,8 +787,7 @@ int SqliteStore::on_wal_commit(void* self, sqlite3* /*db*/, const char* /*name*/
   }
   // Past the restart length, though, after every commit: a RESTART gives up when it cannot get
   // in between the writer's commits within its short wait, and must then be tried again soon.
-  const bool restart_due = static_cast<std::size_t>(frames) >=
-                           std::max<std::size_t>(store->options_.wal_restart_frames, 1);
+  const bool restart_due = static_cast<std::size_t>(frames) >= restart_frames(store->options_);
   if (frames >= kCheckpointFrames &&
       (restart_due || frames - store->checkpoint_woken_at_ >= kCheckpointFrames)) {
     store->checkpoint_woken_at_ = frames;
@@ -822,8 +826,7 @@ void SqliteStore::checkpoint_loop() noexcept {
     // and waits for readers to leave the WAL, holding new writes back meanwhile, so that the
     // next commit writes from the start of the file (truncated to journal_size_limit). The
     // connection's short busy timeout bounds that pause; a busy result just tries again later.
-    if (wal_frames >= 0 && static_cast<std::size_t>(wal_frames) >=
-                               std::max<std::size_t>(options_.wal_restart_frames, 1)) {
+    if (wal_frames >= 0 && static_cast<std::size_t>(wal_frames) >= restart_frames(options_)) {
       sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
                                 &wal_frames, &copied);
       notify_checkpoint(true);
