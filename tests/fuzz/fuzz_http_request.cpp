@@ -48,7 +48,11 @@ class FakeAuthenticator final : public Authenticator {
     }
     return std::nullopt;
   }
-  bool account_active(std::string_view) override { return true; }
+  std::optional<oshin::Principal> active_account(std::string_view user_id) override {
+    oshin::Principal p;
+    p.user_id = std::string(user_id);
+    return p;
+  }
 };
 
 // A handler that decodes the body into T and answers it back (as JSON or protobuf).

@@ -824,10 +824,18 @@ void AccountService::bootstrap_admin(const std::string& center_name, const std::
   });
 }
 
-bool AccountService::account_active(std::string_view user_id) {
+std::optional<Principal> AccountService::active_account(std::string_view user_id) {
   std::shared_lock lock(mutex_);
   auto u = users_.find(std::string(user_id));
-  return u != users_.end() && u->second.user().active();
+  if (u == users_.end() || !u->second.user().active()) {
+    return std::nullopt;
+  }
+  Principal p;
+  p.user_id = u->second.user().id();
+  p.username = u->second.user().username();
+  p.role = static_cast<Role>(u->second.user().role());
+  p.organization_id = u->second.user().organization_id();
+  return p;
 }
 
 std::optional<Principal> AccountService::authenticate(std::string_view bearer_token) {
@@ -916,28 +924,6 @@ std::optional<v1::Organization> AccountService::find_organization(const std::str
     return std::nullopt;
   }
   return it->second;
-}
-
-std::vector<std::string> AccountService::active_members(const std::string& organization_id) const {
-  std::shared_lock lock(mutex_);
-  std::vector<std::string> out;
-  for (const auto& [id, u] : users_) {
-    if (u.user().active() && u.user().organization_id() == organization_id) {
-      out.push_back(id);
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> AccountService::active_with_role(v1::Role role) const {
-  std::shared_lock lock(mutex_);
-  std::vector<std::string> out;
-  for (const auto& [id, u] : users_) {
-    if (u.user().active() && u.user().role() == role) {
-      out.push_back(id);
-    }
-  }
-  return out;
 }
 
 }  // namespace oshin::app

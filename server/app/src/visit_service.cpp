@@ -459,16 +459,19 @@ std::vector<std::string> VisitService::teams_of(const std::string& user_id) cons
 }
 
 void VisitService::visit_updated_event(const v1::Visit& visit, SystemTime now, Change& change) {
-  std::set<std::string> to;
-  for (auto& id : accounts_.active_members(visit.requesting_organization_id())) {
-    to.insert(std::move(id));
+  // The requester's organization and STAFF as one stream each (read by every member), the team's
+  // doctor and driver by account: four rows, however many accounts read them.
+  std::vector<std::string> to;
+  to.reserve(4);
+  if (!visit.requesting_organization_id().empty()) {
+    to.push_back(stream::organization_stream(visit.requesting_organization_id()));
   }
-  for (auto& id : accounts_.active_with_role(v1::STAFF)) {
-    to.insert(std::move(id));
-  }
+  to.emplace_back(stream::kStaffStream);
   if (visit.has_team_id()) {
     for (auto& id : team_members(visit.team_id())) {
-      to.insert(std::move(id));
+      if (!id.empty() && std::find(to.begin(), to.end(), id) == to.end()) {
+        to.push_back(std::move(id));
+      }
     }
   }
   auto ev = std::make_shared<v1::ServerEvent>();
@@ -476,10 +479,8 @@ void VisitService::visit_updated_event(const v1::Visit& visit, SystemTime now, C
   *ev->mutable_at() = to_timestamp(now);
   *ev->mutable_visit_updated() = visit;
   const std::shared_ptr<const v1::ServerEvent> shared = std::move(ev);
-  for (const auto& account : to) {
-    if (!account.empty()) {
-      change.events.emplace_back(account, shared);
-    }
+  for (auto& key : to) {
+    change.events.emplace_back(std::move(key), shared);
   }
 }
 
@@ -1887,7 +1888,7 @@ void VisitService::post_summary(const Principal& who, std::string visit_id,
         }
       }
       if (org) {
-        to = accounts_.active_members(*org);
+        to = {stream::organization_stream(*org)};
         webhook_org = accounts_.find_organization(*org);
       }
       const auto shared = std::make_shared<const v1::ServerEvent>(std::move(ev));
@@ -2066,7 +2067,6 @@ void VisitService::arm_ack_timer() {
 void VisitService::on_ack_timer() {
   auto change = std::make_unique<Change>();
   change->now = clock_.now();
-  auto staff = accounts_.active_with_role(v1::STAFF);
   for (auto& [id, item] : work_->inbox) {
     if (item.has_acknowledged_at() || item.has_escalated_at() || !item.has_ack_due_at() ||
         from_timestamp(item.ack_due_at()) > change->now) {
@@ -2082,10 +2082,8 @@ void VisitService::on_ack_timer() {
     ao->set_visit_id(item.visit_id());
     ao->set_recipient_id(item.has_recipient_id() ? item.recipient_id()
                                                  : item.recipient_organization_id());
-    const auto shared = std::make_shared<const v1::ServerEvent>(std::move(ev));
-    for (const auto& s : staff) {
-      change->events.emplace_back(s, shared);
-    }
+    change->events.emplace_back(std::string(stream::kStaffStream),
+                                std::make_shared<const v1::ServerEvent>(std::move(ev)));
   }
   if (!change->inbox.empty()) {
     commit(std::move(change), [](Result<void>) {});

@@ -74,18 +74,20 @@ constexpr const char* kSelectRecords =
     "SELECT id, body, updated_at_ms FROM records WHERE kind = ?1 ORDER BY id";
 // A row whose payload_seq is set takes its payload from that row (schema version 3).
 constexpr const char* kSelectEvents =
-    "SELECT e.seq, e.type, e.stream_key, coalesce(p.payload, e.payload), e.at_ms FROM events e "
+    "SELECT e.seq, e.type, e.stream_key, coalesce(p.payload, e.payload), e.at_ms, "
+    "coalesce(e.payload_seq, e.seq) FROM events e "
     "LEFT JOIN events p ON p.seq = e.payload_seq WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2";
 constexpr const char* kSelectStreamEvents =
-    "SELECT e.seq, e.type, e.stream_key, coalesce(p.payload, e.payload), e.at_ms FROM events e "
+    "SELECT e.seq, e.type, e.stream_key, coalesce(p.payload, e.payload), e.at_ms, "
+    "coalesce(e.payload_seq, e.seq) FROM events e "
     "LEFT JOIN events p ON p.seq = e.payload_seq WHERE e.stream_key = ?1 AND e.seq > ?2 "
     "ORDER BY e.seq LIMIT ?3";
 // Stores written before version 3 (opened read-only by an oshin-sim of this build).
 constexpr const char* kSelectEventsV2 =
-    "SELECT seq, type, stream_key, payload, at_ms FROM events WHERE seq > ?1 ORDER BY seq "
+    "SELECT seq, type, stream_key, payload, at_ms, seq FROM events WHERE seq > ?1 ORDER BY seq "
     "LIMIT ?2";
 constexpr const char* kSelectStreamEventsV2 =
-    "SELECT seq, type, stream_key, payload, at_ms FROM events "
+    "SELECT seq, type, stream_key, payload, at_ms, seq FROM events "
     "WHERE stream_key = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 constexpr std::int64_t kSharedPayloadsVersion = 3;
 constexpr const char* kSelectAuditRange =
@@ -521,41 +523,97 @@ Result<std::vector<StoredEvent>> SqliteStore::events_after(std::int64_t after_se
     if (!reader) {
       return reader.error();
     }
-    int rc = SQLITE_OK;
-    Statement stmt;
-    const std::int64_t max_rows = clamp_limit(limit);
-    const bool shared = schema_version_ >= kSharedPayloadsVersion;
-    if (stream_key.empty()) {
-      stmt = (*reader)->prepare(shared ? kSelectEvents : kSelectEventsV2, rc);
-      if (rc == SQLITE_OK) {
-        rc = bind_all(stmt, after_seq, max_rows);
-      }
-    } else {
-      stmt = (*reader)->prepare(shared ? kSelectStreamEvents : kSelectStreamEventsV2, rc);
-      if (rc == SQLITE_OK) {
-        rc = bind_all(stmt, stream_key, after_seq, max_rows);
-      }
-    }
-    if (rc != SQLITE_OK) {
-      return Errc::unavailable;
-    }
     std::vector<StoredEvent> events;
-    while ((rc = stmt.step()) == SQLITE_ROW) {
-      StoredEvent event;
-      event.seq = stmt.column_int64(0);
-      event.type = stmt.column_text(1);
-      event.stream_key = stmt.column_text(2);
-      event.payload = stmt.column_blob(3);
-      event.at_ms = stmt.column_int64(4);
-      events.push_back(std::move(event));
-    }
-    if (rc != SQLITE_DONE) {
+    if (read_events(**reader, after_seq, stream_key, limit, events) != SQLITE_DONE) {
       return Errc::unavailable;
     }
     return events;
   } catch (...) {
     return Errc::internal;
   }
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::events_for(
+    std::int64_t after_seq, const std::vector<std::string>& stream_keys, std::size_t limit) {
+  try {
+    std::vector<StoredEvent> events;
+    if (stream_keys.empty() || limit == 0) {
+      return events;
+    }
+    Result<ReaderLease> reader = acquire_reader();
+    if (!reader) {
+      return reader.error();
+    }
+    Connection& db = **reader;
+    // One snapshot for every stream: a merge of reads taken at different moments could skip an
+    // event committed between them.
+    ReadTransaction read_tx(db);
+    if (db.exec(kBeginRead) != SQLITE_OK) {
+      return Errc::unavailable;
+    }
+    for (const std::string& key : stream_keys) {
+      // An empty key would read every stream.
+      if (key.empty()) {
+        continue;
+      }
+      std::vector<StoredEvent> page;
+      if (read_events(db, after_seq, key, limit, page) != SQLITE_DONE) {
+        return Errc::unavailable;
+      }
+      std::vector<StoredEvent> merged;
+      merged.reserve(std::min(events.size() + page.size(), limit));
+      auto a = events.begin();
+      auto b = page.begin();
+      while (merged.size() < limit && (a != events.end() || b != page.end())) {
+        if (b == page.end() || (a != events.end() && a->seq <= b->seq)) {
+          // The same key listed twice gives the same rows twice: keep one.
+          if (b != page.end() && a->seq == b->seq) {
+            ++b;
+          }
+          merged.push_back(std::move(*a++));
+        } else {
+          merged.push_back(std::move(*b++));
+        }
+      }
+      events = std::move(merged);
+    }
+    return events;
+  } catch (...) {
+    return Errc::internal;
+  }
+}
+
+int SqliteStore::read_events(Connection& db, std::int64_t after_seq, const std::string& stream_key,
+                             std::size_t limit, std::vector<StoredEvent>& out) {
+  int rc = SQLITE_OK;
+  Statement stmt;
+  const std::int64_t max_rows = clamp_limit(limit);
+  const bool shared = schema_version_ >= kSharedPayloadsVersion;
+  if (stream_key.empty()) {
+    stmt = db.prepare(shared ? kSelectEvents : kSelectEventsV2, rc);
+    if (rc == SQLITE_OK) {
+      rc = bind_all(stmt, after_seq, max_rows);
+    }
+  } else {
+    stmt = db.prepare(shared ? kSelectStreamEvents : kSelectStreamEventsV2, rc);
+    if (rc == SQLITE_OK) {
+      rc = bind_all(stmt, stream_key, after_seq, max_rows);
+    }
+  }
+  if (rc != SQLITE_OK) {
+    return rc;
+  }
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    StoredEvent event;
+    event.seq = stmt.column_int64(0);
+    event.type = stmt.column_text(1);
+    event.stream_key = stmt.column_text(2);
+    event.payload = stmt.column_blob(3);
+    event.at_ms = stmt.column_int64(4);
+    event.content_seq = stmt.column_int64(5);
+    out.push_back(std::move(event));
+  }
+  return rc;
 }
 
 Result<std::vector<AuditEntry>> SqliteStore::audit_range(std::int64_t from_ms, std::int64_t to_ms,

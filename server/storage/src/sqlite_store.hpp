@@ -47,6 +47,9 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredEvent>> events_after(std::int64_t after_seq,
                                                 const std::string& stream_key,
                                                 std::size_t limit) override;
+  Result<std::vector<StoredEvent>> events_for(std::int64_t after_seq,
+                                              const std::vector<std::string>& stream_keys,
+                                              std::size_t limit) override;
   Result<std::vector<AuditEntry>> audit_range(std::int64_t from_ms, std::int64_t to_ms,
                                               std::size_t limit) override;
   Result<AuditVerifyResult> verify_audit() override;
@@ -95,6 +98,10 @@ class SqliteStore final : public Store {
 
   // Reads: borrow a pooled connection (opening one when none is idle).
   Result<ReaderLease> acquire_reader();
+  /// Appends the events of one stream (every stream when `stream_key` is empty) with seq >
+  /// after_seq, ascending, at most `limit`, to `out`; returns SQLITE_DONE or the failing code.
+  int read_events(Connection& db, std::int64_t after_seq, const std::string& stream_key,
+                  std::size_t limit, std::vector<StoredEvent>& out);
   void return_reader(Connection* conn) noexcept;
   void close_readers() noexcept;
 

@@ -95,7 +95,7 @@ void StreamHandshake::run() {
     if (principal->totp_enrolment_only) {
       return reject(Errc::totp_enrolment_required);
     }
-    return start_session(principal->user_id);
+    return start_session(*principal);
   }
   if (query->ticket) {
     // Redeeming writes to the store; the answer comes back on the store's completion thread.
@@ -115,19 +115,20 @@ void StreamHandshake::on_ticket(std::optional<std::string> user_id) {
   if (!user_id) {
     return reject(Errc::unauthenticated, "the stream ticket is used, expired or unknown");
   }
-  if (!state_->authenticator.account_active(*user_id)) {
+  std::optional<Principal> account = state_->authenticator.active_account(*user_id);
+  if (!account) {
     return reject(Errc::unauthenticated, "the account of the stream ticket is disabled");
   }
-  start_session(std::move(*user_id));
+  start_session(*account);
 }
 
-void StreamHandshake::start_session(std::string account_id) {
+void StreamHandshake::start_session(const Principal& account) {
   if (state_->shutting_down.load()) {
     return reject(Errc::unavailable, "the server is shutting down");
   }
   Negotiated negotiated = negotiate_subprotocol(req_);
-  auto session = std::make_shared<WebSocketSession>(
-      std::move(stream_), state_, std::move(account_id), since_, std::move(negotiated));
+  auto session = std::make_shared<WebSocketSession>(std::move(stream_), state_, account, since_,
+                                                    std::move(negotiated));
   session->run(std::move(req_));
 }
 

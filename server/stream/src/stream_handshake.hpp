@@ -41,7 +41,7 @@ class StreamHandshake final : public std::enable_shared_from_this<StreamHandshak
 
  private:
   void on_ticket(std::optional<std::string> user_id);
-  void start_session(std::string account_id);
+  void start_session(const Principal& account);
   void reject(Errc code, std::string message = {}, std::string field = {});
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   void on_tls_shutdown(boost::beast::error_code ec);

@@ -31,6 +31,23 @@ std::shared_ptr<const v1::ServerEvent> with_zero_seq(
 
 }  // namespace
 
+std::string organization_stream(std::string_view organization_id) {
+  std::string key("org:");
+  key.append(organization_id);
+  return key;
+}
+
+std::vector<std::string> stream_keys_of(const Principal& account) {
+  std::vector<std::string> keys{account.user_id};
+  if (!account.organization_id.empty()) {
+    keys.push_back(organization_stream(account.organization_id));
+  }
+  if (account.role == Role::staff) {
+    keys.emplace_back(kStaffStream);
+  }
+  return keys;
+}
+
 EventBody::EventBody(v1::ServerEvent content, std::string serialized)
     : content_(std::make_shared<const v1::ServerEvent>(std::move(content))),
       serialized_(std::move(serialized)) {}
@@ -94,23 +111,24 @@ std::shared_ptr<const LiveEvent> make_live_event(const v1::ServerEvent& event) {
   std::string serialized = content.SerializeAsString();
   auto live = std::make_shared<LiveEvent>();
   live->seq = event.seq();
+  live->content_seq = event.seq();
   live->body = std::make_shared<const EventBody>(std::move(content), std::move(serialized));
   return live;
 }
 
-void StreamHub::publish(const std::string& account_id,
+void StreamHub::publish(const std::string& stream_key,
                         const std::shared_ptr<const v1::ServerEvent>& event) {
   if (!event) {
     return;
   }
   try {
-    publish(account_id, make_live_event(*event));
+    publish(stream_key, make_live_event(*event));
   } catch (const std::exception& e) {
     spdlog::error("stream hub: publish failed: {}", e.what());
   }
 }
 
-void StreamHub::publish(const std::string& account_id, std::shared_ptr<const LiveEvent> event) {
+void StreamHub::publish(const std::string& stream_key, std::shared_ptr<const LiveEvent> event) {
   if (!event || !event->body) {
     return;
   }
@@ -119,7 +137,7 @@ void StreamHub::publish(const std::string& account_id, std::shared_ptr<const Liv
   std::vector<std::shared_ptr<StreamSink>> alive;
   try {
     std::lock_guard lock(mutex_);
-    auto it = sinks_.find(account_id);
+    auto it = sinks_.find(stream_key);
     if (it == sinks_.end()) {
       return;
     }
@@ -138,16 +156,23 @@ void StreamHub::publish(const std::string& account_id, std::shared_ptr<const Liv
   }
 }
 
-void StreamHub::subscribe(const std::string& account_id, const std::shared_ptr<StreamSink>& sink) {
+void StreamHub::subscribe(const std::vector<std::string>& stream_keys,
+                          const std::shared_ptr<StreamSink>& sink) {
   if (!sink) {
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    sinks_[account_id].push_back(Entry{sink.get(), sink});
+    for (const std::string& key : stream_keys) {
+      sinks_[key].push_back(Entry{sink.get(), sink});
+    }
     ++count_;
   }
   changed_.notify_all();
+}
+
+void StreamHub::subscribe(const std::string& stream_key, const std::shared_ptr<StreamSink>& sink) {
+  subscribe(std::vector<std::string>{stream_key}, sink);
 }
 
 void StreamHub::revoke(const std::string& account_id) {
@@ -163,26 +188,37 @@ void StreamHub::revoke(const std::string& account_id) {
   }
 }
 
-void StreamHub::unsubscribe(const std::string& account_id, const StreamSink* sink) {
+void StreamHub::unsubscribe(const std::vector<std::string>& stream_keys, const StreamSink* sink) {
   {
     std::lock_guard lock(mutex_);
-    auto it = sinks_.find(account_id);
-    if (it == sinks_.end()) {
+    bool found_any = false;
+    for (const std::string& key : stream_keys) {
+      auto it = sinks_.find(key);
+      if (it == sinks_.end()) {
+        continue;
+      }
+      auto& entries = it->second;
+      auto found = std::find_if(entries.begin(), entries.end(),
+                                [sink](const Entry& e) { return e.key == sink; });
+      if (found == entries.end()) {
+        continue;
+      }
+      entries.erase(found);
+      found_any = true;
+      if (entries.empty()) {
+        sinks_.erase(it);
+      }
+    }
+    if (!found_any) {
       return;
     }
-    auto& entries = it->second;
-    auto found = std::find_if(entries.begin(), entries.end(),
-                              [sink](const Entry& e) { return e.key == sink; });
-    if (found == entries.end()) {
-      return;
-    }
-    entries.erase(found);
     --count_;
-    if (entries.empty()) {
-      sinks_.erase(it);
-    }
   }
   changed_.notify_all();
+}
+
+void StreamHub::unsubscribe(const std::string& stream_key, const StreamSink* sink) {
+  unsubscribe(std::vector<std::string>{stream_key}, sink);
 }
 
 std::size_t StreamHub::connections() const {
@@ -208,7 +244,7 @@ void add_events(storage::Transaction& tx, const std::vector<OutgoingEvent>& even
     }
     storage::AppendEvent append;
     append.type = out.event ? out.event->type() : std::string();
-    append.stream_key = out.account_id;
+    append.stream_key = out.stream_key;
     append.at_ms = at_ms;
     append.payload = payload;
     tx.mutations.emplace_back(std::move(append));
@@ -224,26 +260,33 @@ void publish_committed(StreamHub& hub, std::vector<OutgoingEvent> events,
     return;
   }
   try {
-    // Bodies of this call by their content: one update to five recipients is five events with
-    // one body, encoded once for all of them.
-    std::vector<std::pair<const v1::ServerEvent*, std::shared_ptr<const EventBody>>> bodies;
+    // Bodies of this call by their content: one update to five streams is five events with one
+    // body (and one content seq, the first of them), encoded once for all of them.
+    struct Known {
+      const v1::ServerEvent* content;
+      std::shared_ptr<const EventBody> body;
+      std::int64_t first_seq;
+    };
+    std::vector<Known> bodies;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const v1::ServerEvent* key = events[i].event.get();
-      std::shared_ptr<const EventBody> body;
-      for (const auto& [content, known] : bodies) {
-        if (content == key) {
-          body = known;
+      const std::int64_t seq = result.event_seqs[first_event_index + i];
+      const Known* known = nullptr;
+      for (const Known& k : bodies) {
+        if (k.content == key) {
+          known = &k;
           break;
         }
       }
-      if (!body) {
-        body = std::make_shared<const EventBody>(events[i].event);
-        bodies.emplace_back(key, body);
+      if (known == nullptr) {
+        bodies.push_back(Known{key, std::make_shared<const EventBody>(events[i].event), seq});
+        known = &bodies.back();
       }
       auto live = std::make_shared<LiveEvent>();
-      live->seq = result.event_seqs[first_event_index + i];
-      live->body = std::move(body);
-      hub.publish(events[i].account_id, std::move(live));
+      live->seq = seq;
+      live->content_seq = known->first_seq;
+      live->body = known->body;
+      hub.publish(events[i].stream_key, std::move(live));
     }
   } catch (const std::exception& e) {
     // Called on the store's completion thread: nothing may escape. Clients replay what they missed.

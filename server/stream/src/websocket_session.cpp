@@ -54,13 +54,14 @@ std::variant<WebSocketSession::PlainWs, WebSocketSession::TlsWs> WebSocketSessio
 }
 
 WebSocketSession::WebSocketSession(http::ConnectionStream&& stream,
-                                   std::shared_ptr<StreamState> state, std::string account_id,
+                                   std::shared_ptr<StreamState> state, const Principal& account,
                                    std::optional<std::int64_t> since, Negotiated negotiated)
     : ws_(make_ws(std::move(stream))),
       executor_(lowest().get_executor()),
       close_timer_(executor_),
       state_(std::move(state)),
-      account_id_(std::move(account_id)),
+      account_id_(account.user_id),
+      stream_keys_(stream_keys_of(account)),
       since_(since),
       negotiated_(std::move(negotiated)),
       max_queued_(std::max<std::size_t>(state_->options.max_queued_events, 1)),
@@ -70,7 +71,7 @@ WebSocketSession::~WebSocketSession() {
   // Normally the strand has left the hub already; this covers handlers destroyed unrun.
   if (subscribed_) {
     state_->metrics.ws_connections.add(-1);
-    state_->hub.unsubscribe(account_id_, this);
+    state_->hub.unsubscribe(stream_keys_, this);
   }
   if (registered_) {
     state_->remove_session(this);
@@ -170,7 +171,7 @@ void WebSocketSession::do_accept() {
   // write while accepting); an event committed from here on is either in the replay or queued
   // live (or both; the seq check drops the second copy), so nothing falls between.
   state_->metrics.ws_connections.add(1);
-  state_->hub.subscribe(account_id_, shared_from_this());
+  state_->hub.subscribe(stream_keys_, shared_from_this());
   subscribed_ = true;
   with_ws([this, &timeout](auto& ws) {
     ws.set_option(timeout);
@@ -239,7 +240,7 @@ void WebSocketSession::do_fetch_replay() {
   net::post(state_->work, [self = shared_from_this(), strand = executor_, after = replay_after_] {
     Result<std::vector<storage::StoredEvent>> page = Errc::internal;
     try {
-      page = self->state_->store.events_after(after, self->account_id_, self->page_size_);
+      page = self->state_->store.events_for(after, self->stream_keys_, self->page_size_);
     } catch (const std::exception& e) {
       spdlog::error("stream: reading the event log failed: {}", e.what());
     }
@@ -284,12 +285,18 @@ bool WebSocketSession::next_frame() {
       if (stored.seq <= last_sent_) {
         continue;
       }
+      if (stored.content_seq != 0 && stored.content_seq == last_content_seq_) {
+        // The same event through another of the account's streams.
+        last_sent_ = stored.seq;
+        continue;
+      }
       std::optional<v1::ServerEvent> event = from_stored(stored);
       if (!event) {
         spdlog::error("stream: logged event {} has an unreadable payload; skipped", stored.seq);
         continue;
       }
       last_sent_ = stored.seq;
+      last_content_seq_ = stored.content_seq;
       frame_ = encode_frame(*event, negotiated_.format);
       return true;
     }
@@ -319,7 +326,12 @@ bool WebSocketSession::next_frame() {
     if (event->seq <= last_sent_) {
       continue;
     }
+    if (event->content_seq != 0 && event->content_seq == last_content_seq_) {
+      last_sent_ = event->seq;
+      continue;
+    }
     last_sent_ = event->seq;
+    last_content_seq_ = event->content_seq;
     // The body's encoding is shared with every other recipient of the same event.
     frame_ =
         negotiated_.format == FrameFormat::protobuf ? event->protobuf_frame() : event->json_frame();
@@ -403,7 +415,7 @@ void WebSocketSession::leave_hub() {
   if (subscribed_) {
     subscribed_ = false;
     state_->metrics.ws_connections.add(-1);
-    state_->hub.unsubscribe(account_id_, this);
+    state_->hub.unsubscribe(stream_keys_, this);
   }
 }
 

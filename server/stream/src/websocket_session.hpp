@@ -29,15 +29,16 @@
 namespace oshin::stream::detail {
 
 /// One authenticated WebSocket connection of one account: accepts the upgrade, subscribes to the
-/// hub, replays the log after `since`, then writes live events; reads (and ignores) client
-/// messages to drive keep-alive pings and the close handshake.
-/// Everything but deliver() and shutdown() runs on the connection's strand (the stream's
-/// executor, as HttpServer created it). Over plain TCP or TLS (wss), as the connection came.
+/// hub under the account's streams (stream_keys_of), replays their log after `since`, then
+/// writes live events, each event once however many of the streams carried it; reads (and ignores)
+/// client messages to drive keep-alive pings and the close handshake. Everything but deliver() and
+/// shutdown() runs on the connection's strand (the stream's executor, as HttpServer created it).
+/// Over plain TCP or TLS (wss), as the connection came.
 class WebSocketSession final : public StreamSink,
                                public std::enable_shared_from_this<WebSocketSession> {
  public:
   WebSocketSession(http::ConnectionStream&& stream, std::shared_ptr<StreamState> state,
-                   std::string account_id, std::optional<std::int64_t> since,
+                   const Principal& account, std::optional<std::int64_t> since,
                    Negotiated negotiated);
   ~WebSocketSession() override;
   WebSocketSession(const WebSocketSession&) = delete;
@@ -95,6 +96,7 @@ class WebSocketSession final : public StreamSink,
   boost::asio::steady_timer close_timer_;
   std::shared_ptr<StreamState> state_;
   const std::string account_id_;
+  const std::vector<std::string> stream_keys_;  ///< the account's id first
   const std::optional<std::int64_t> since_;
   const Negotiated negotiated_;
   const std::size_t max_queued_;
@@ -113,6 +115,9 @@ class WebSocketSession final : public StreamSink,
   bool replay_more_ = false;                 ///< the last page was full
   bool fetching_ = false;
   std::int64_t last_sent_ = 0;  ///< seq of the last event written (or `since`)
+  /// Content seq of the last event written: the next copy of the same event (another of the
+  /// account's streams) is skipped.
+  std::int64_t last_content_seq_ = 0;
   bool writing_ = false;
   std::string frame_;  ///< the frame being written
 

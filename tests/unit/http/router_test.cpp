@@ -23,7 +23,11 @@ class FakeAuthenticator : public Authenticator {
     }
     return it->second;
   }
-  bool account_active(std::string_view) override { return true; }
+  std::optional<Principal> active_account(std::string_view user_id) override {
+    Principal p;
+    p.user_id = std::string(user_id);
+    return p;
+  }
   std::map<std::string, Principal> tokens;
   std::string last_token;
 };

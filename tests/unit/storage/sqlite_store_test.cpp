@@ -259,6 +259,62 @@ TEST_F(StoreTest, TheSameEventToSeveralStreamsStoresItsPayloadOnce) {
   EXPECT_EQ(raw.scalar("SELECT sum(length(payload)) FROM events"), 600 + 300 + 600 + 600 + 600);
 }
 
+// An account's replay reads several streams (its own, its organization's, STAFF's) as one log.
+TEST_F(StoreTest, EventsForMergesStreamsInSeqOrderWithContentSeqs) {
+  const std::string update(200, 'u');
+  // seq 1..3: one update to three streams; 4: an offer of its own; 5: another stream only;
+  // then, in a second transaction, 6: the org again.
+  ASSERT_TRUE(commit_and_wait(
+      *store_,
+      tx({event("visitUpdated", "org:a", update), event("visitUpdated", "role:STAFF", update),
+          event("visitUpdated", "alice", update), event("offer", "alice", "o"),
+          event("offer", "bob", "p")})));
+  ASSERT_TRUE(commit_and_wait(*store_, tx({event("visitUpdated", "org:a", "v")})));
+
+  auto seqs = [](const std::vector<StoredEvent>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : events) {
+      out.push_back(e.seq);
+    }
+    return out;
+  };
+  using Seqs = std::vector<std::int64_t>;
+  auto alice = store_->events_for(0, {"alice", "org:a"}, 100);
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(seqs(alice.value()), (Seqs{1, 3, 4, 6}));
+  // Every row carries its payload and says which row holds it.
+  ASSERT_EQ(alice.value().size(), 4U);
+  EXPECT_EQ(alice.value()[0].payload, update);
+  EXPECT_EQ(alice.value()[1].payload, update);
+  EXPECT_EQ(alice.value()[1].stream_key, "alice");
+  EXPECT_EQ(alice.value()[0].content_seq, 1);
+  EXPECT_EQ(alice.value()[1].content_seq, 1);
+  EXPECT_EQ(alice.value()[2].content_seq, 4);
+  EXPECT_EQ(alice.value()[3].content_seq, 6);
+  auto staff = store_->events_for(0, {"carol", "org:c", "role:STAFF"}, 100);
+  ASSERT_TRUE(staff);
+  EXPECT_EQ(seqs(staff.value()), (Seqs{2}));
+  EXPECT_EQ(staff.value()[0].content_seq, 1);
+
+  // Pages: after a seq, at most `limit`, across the streams.
+  auto page = store_->events_for(1, {"org:a", "alice", "bob"}, 2);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(seqs(page.value()), (Seqs{3, 4}));
+  page = store_->events_for(4, {"org:a", "alice", "bob"}, 2);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(seqs(page.value()), (Seqs{5, 6}));
+  // A key named twice reads once; an empty key reads nothing (not every stream); no keys, none.
+  auto twice = store_->events_for(0, {"alice", "alice", ""}, 100);
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(seqs(twice.value()), (Seqs{3, 4}));
+  auto none = store_->events_for(0, {}, 100);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none.value().empty());
+  auto zero = store_->events_for(0, {"alice"}, 0);
+  ASSERT_TRUE(zero);
+  EXPECT_TRUE(zero.value().empty());
+}
+
 // A store written before payloads were shared (schema version 2) still reads read-only, and a
 // writable open migrates it without touching its events.
 TEST_F(StoreTest, AStoreFromBeforeSharedPayloadsReadsAndMigrates) {

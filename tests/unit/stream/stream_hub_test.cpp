@@ -261,3 +261,65 @@ TEST(StreamHubTest, RevokeReachesOnlyThatAccountsSessions) {
 
 }  // namespace
 }  // namespace oshin::stream
+
+namespace oshin::stream {
+namespace {
+
+TEST(StreamHubTest, AnAccountsStreamsAreItsOwnItsOrganizationsAndStaffs) {
+  EXPECT_EQ(stream_keys_of(Principal{"u-1", "n", Role::nurse, "org-1", ""}),
+            (std::vector<std::string>{"u-1", "org:org-1"}));
+  EXPECT_EQ(stream_keys_of(Principal{"u-2", "s", Role::staff, "org-c", ""}),
+            (std::vector<std::string>{"u-2", "org:org-c", std::string(kStaffStream)}));
+  EXPECT_EQ(stream_keys_of(Principal{"u-3", "x", Role::doctor, "", ""}),
+            (std::vector<std::string>{"u-3"}));
+  EXPECT_EQ(organization_stream("org-9"), "org:org-9");
+}
+
+TEST(StreamHubTest, ASessionOnSeveralStreamsIsOneConnectionAndHearsEach) {
+  StreamHub hub;
+  auto nurse = std::make_shared<RecordingSink>();
+  auto other = std::make_shared<RecordingSink>();
+  hub.subscribe(std::vector<std::string>{"n-1", "org:o-1"}, nurse);
+  hub.subscribe(std::vector<std::string>{"n-2", "org:o-1"}, other);
+  EXPECT_EQ(hub.connections(), 2U);
+  hub.publish("org:o-1", event_with_seq(1));
+  hub.publish("n-1", event_with_seq(2));
+  hub.publish("org:o-2", event_with_seq(3));
+  EXPECT_EQ(nurse->seqs(), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(other->seqs(), (std::vector<std::int64_t>{1}));
+  // Revoking an account reaches its sessions, not the organization's other members.
+  hub.revoke("n-1");
+  EXPECT_EQ(nurse->revoked(), 1);
+  EXPECT_EQ(other->revoked(), 0);
+  // Leaving takes the session off every stream at once; leaving twice is a no-op.
+  hub.unsubscribe(std::vector<std::string>{"n-1", "org:o-1"}, nurse.get());
+  hub.unsubscribe(std::vector<std::string>{"n-1", "org:o-1"}, nurse.get());
+  EXPECT_EQ(hub.connections(), 1U);
+  hub.publish("org:o-1", event_with_seq(4));
+  EXPECT_EQ(nurse->seqs(), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(other->seqs(), (std::vector<std::int64_t>{1, 4}));
+}
+
+TEST(StreamHubTest, CopiesOfOneEventShareTheFirstSeqAsContentSeq) {
+  StreamHub hub;
+  auto member = std::make_shared<RecordingSink>();
+  hub.subscribe(std::vector<std::string>{"u-1", "org:o-1", std::string(kStaffStream)}, member);
+  const auto update = std::make_shared<const v1::ServerEvent>(visit_event("v-1"));
+  std::vector<OutgoingEvent> events{{"org:o-1", update},
+                                    {std::string(kStaffStream), update},
+                                    {"u-1", update},
+                                    {"u-1", visit_event("v-2")}};
+  storage::CommitResult result;
+  result.event_seqs = {20, 21, 22, 23};
+  publish_committed(hub, events, result);
+  const auto got = member->events();
+  ASSERT_EQ(got.size(), 4U);
+  EXPECT_EQ(got[0]->content_seq, 20);
+  EXPECT_EQ(got[1]->content_seq, 20);
+  EXPECT_EQ(got[2]->content_seq, 20);
+  EXPECT_EQ(got[3]->content_seq, 23);
+  EXPECT_EQ(got[0]->body, got[2]->body);
+}
+
+}  // namespace
+}  // namespace oshin::stream

@@ -409,6 +409,62 @@ TEST_F(StreamServerTest, AccountsAreIsolated) {
   }
 }
 
+// A visit update is written once to the requester's organization's stream, once to STAFF's and
+// once per team member, however many accounts read them: each member hears it once, live and on
+// replay, even when it reaches the account through two of its streams.
+TEST_F(StreamServerTest, MembersHearTheirOrganizationsAndStaffsStreamsEachEventOnce) {
+  start();
+  auth_.add("tok-staff-c", Principal{"u-staff-c", "staff-c", Role::staff, "org-3", "h-c"});
+  WsClient nurse;
+  WsClient staff;
+  WsClient doctor;
+  ASSERT_FALSE(nurse.connect(endpoint_, url(), kNurseA.token).ec);
+  ASSERT_FALSE(staff.connect(endpoint_, url(), "tok-staff-c").ec);
+  ASSERT_FALSE(doctor.connect(endpoint_, url(), kDoctorB.token).ec);
+  ASSERT_TRUE(hub_.wait_for_connections(3, kDeadline));
+
+  const auto both = std::make_shared<const v1::ServerEvent>(offer_event("both"));
+  const auto first = commit_events(
+      {{"org:org-1", both}, {std::string(kStaffStream), both}, {kNurseA.user_id, both}});
+  ASSERT_EQ(first.size(), 3U);
+  commit_events({{"org:org-2", offer_event("other-org")}});
+  const auto only = commit_events({{"org:org-1", offer_event("org-only")}});
+  ASSERT_EQ(only.size(), 1U);
+
+  auto n1 = nurse.read();
+  auto n2 = nurse.read();
+  ASSERT_TRUE(n1 && n2);
+  EXPECT_EQ(visit_of(*n1), "both");
+  EXPECT_EQ(seq_of(*n1), first[0]);
+  EXPECT_EQ(visit_of(*n2), "org-only");
+  auto s1 = staff.read();
+  ASSERT_TRUE(s1);
+  EXPECT_EQ(visit_of(*s1), "both");
+  EXPECT_EQ(seq_of(*s1), first[1]);
+  auto d1 = doctor.read();
+  ASSERT_TRUE(d1);
+  EXPECT_EQ(visit_of(*d1), "other-org");
+
+  // The replay is the same: the organization's events and the account's, the shared one once.
+  WsClient replay;
+  ASSERT_FALSE(replay.connect(endpoint_, url("since=0"), kNurseA.token).ec);
+  auto r1 = replay.read();
+  auto r2 = replay.read();
+  ASSERT_TRUE(r1 && r2);
+  EXPECT_EQ(seq_of(*r1), first[0]);
+  EXPECT_EQ(visit_of(*r2), "org-only");
+  EXPECT_EQ(seq_of(*r2), only[0]);
+  ASSERT_TRUE(hub_.wait_for_connections(4, kDeadline));
+  // Nothing else is in between: the next frame is the next event.
+  const std::int64_t next = commit_one(kNurseA.user_id, "after");
+  auto r3 = replay.read();
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(seq_of(*r3), next);
+  auto n3 = nurse.read();
+  ASSERT_TRUE(n3);
+  EXPECT_EQ(seq_of(*n3), next);
+}
+
 TEST_F(StreamServerTest, SlowConsumerIsDroppedWithoutHoldingUpOthers) {
   StreamOptions options;
   options.max_queued_events = 8;

@@ -95,9 +95,20 @@ class FakeAuthenticator final : public http::Authenticator {
     std::lock_guard lock(mutex_);
     disabled_.insert(std::move(user_id));
   }
-  bool account_active(std::string_view user_id) override {
+  /// The principal added for the account (by any of its tokens), or just its id.
+  std::optional<Principal> active_account(std::string_view user_id) override {
     std::lock_guard lock(mutex_);
-    return disabled_.count(std::string(user_id)) == 0;
+    if (disabled_.count(std::string(user_id)) != 0) {
+      return std::nullopt;
+    }
+    for (const auto& [token, principal] : principals_) {
+      if (principal.user_id == user_id) {
+        return principal;
+      }
+    }
+    Principal p;
+    p.user_id = std::string(user_id);
+    return p;
   }
 
  private:

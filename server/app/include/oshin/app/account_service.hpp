@@ -131,7 +131,7 @@ class AccountService final : public http::Authenticator {
 
   /// http::Authenticator: a principal for a live token; refreshes its idle timer.
   std::optional<Principal> authenticate(std::string_view bearer_token) override;
-  bool account_active(std::string_view user_id) override;
+  std::optional<Principal> active_account(std::string_view user_id) override;
 
   /// Called (on the store's completion thread, after the commit) with the id of a user just
   /// disabled, so live connections of that account can be closed at once. Set before serving.
@@ -142,10 +142,6 @@ class AccountService final : public http::Authenticator {
   std::optional<v1::User> find_user(const std::string& id) const;
   std::optional<v1::User> find_user_by_username(const std::string& username) const;
   std::optional<v1::Organization> find_organization(const std::string& id) const;
-  /// Ids of the active users of an organization, ascending.
-  std::vector<std::string> active_members(const std::string& organization_id) const;
-  /// Ids of the active users with a role, ascending.
-  std::vector<std::string> active_with_role(v1::Role role) const;
 
  private:
   struct SessionState {

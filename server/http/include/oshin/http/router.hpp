@@ -50,9 +50,10 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual std::optional<Principal> authenticate(std::string_view bearer_token) = 0;
-  /// Whether the account may still act (exists and is not disabled), for credentials checked
-  /// earlier (a stream ticket issued to it). Any thread.
-  virtual bool account_active(std::string_view user_id) = 0;
+  /// The account (id, username, role, organization) when it may still act (exists and is not
+  /// disabled), for credentials checked earlier (a stream ticket issued to it); nullopt otherwise.
+  /// Any thread.
+  virtual std::optional<Principal> active_account(std::string_view user_id) = 0;
 };
 
 /// Who may call a route. Deny by default: a route with an empty role set and public_route false

@@ -40,8 +40,10 @@ struct EraseRecord {
 };
 
 /// Append to the durable, append-only event log. The store assigns `seq` (rising, gap-free
-/// within one store). `stream_key` names whose stream the event belongs to (an account id, or
-/// empty for internal events).
+/// within one store). `stream_key` names the stream the event belongs to (an account's, a group
+/// of accounts' such as an organization's, or an internal one). An event appended to several
+/// streams one after another with the same payload stores the payload once: the later rows point
+/// at the first (StoredEvent::content_seq).
 struct AppendEvent {
   std::string type;
   std::string stream_key;
@@ -98,6 +100,9 @@ struct StoredEvent {
   std::string stream_key;
   std::string payload;
   std::int64_t at_ms = 0;
+  /// The seq of the row that holds the payload: the rows of one event appended to several
+  /// streams in a row share it (see AppendEvent); a row with a payload of its own has its seq.
+  std::int64_t content_seq = 0;
 };
 
 struct AuditVerifyResult {
@@ -135,6 +140,11 @@ class Store {
   virtual Result<std::vector<StoredEvent>> events_after(std::int64_t after_seq,
                                                         const std::string& stream_key,
                                                         std::size_t limit) = 0;
+  /// Events with seq > after_seq in any of `stream_keys` (one read snapshot for all of them),
+  /// ascending, at most `limit`; no keys, no events.
+  virtual Result<std::vector<StoredEvent>> events_for(std::int64_t after_seq,
+                                                      const std::vector<std::string>& stream_keys,
+                                                      std::size_t limit) = 0;
   /// Audit entries with at_ms in [from_ms, to_ms), ascending by seq, at most `limit`.
   virtual Result<std::vector<AuditEntry>> audit_range(std::int64_t from_ms, std::int64_t to_ms,
                                                       std::size_t limit) = 0;
