@@ -341,12 +341,13 @@ LoopResult closed_loop(asio::io_context& ioc, std::vector<std::unique_ptr<HttpCo
 }
 
 /// The server's own counters (GET /metrics): group commits and their wall time, dispatch
-/// decisions and theirs.
+/// decisions and theirs, RESTART checkpoints (each holds new commits back while it runs).
 struct ServerCounters {
   double commits = 0;
   double commit_seconds = 0;
   double decisions = 0;
   double decision_seconds = 0;
+  double restarts = 0;
 };
 
 ServerCounters server_counters(unsigned short port) {
@@ -364,11 +365,13 @@ ServerCounters server_counters(unsigned short port) {
     value("oshin_store_commit_seconds_sum", c.commit_seconds);
     value("oshin_dispatch_decision_seconds_count", c.decisions);
     value("oshin_dispatch_decision_seconds_sum", c.decision_seconds);
+    value("oshin_store_checkpoints_total{mode=\"restart\"}", c.restarts);
   }
   return c;
 }
 
-/// Adds `prefix`Commits, `prefix`CommitMeanMs, `prefix`DecisionMeanUs for the interval.
+/// Adds `prefix`GroupCommits, `prefix`GroupCommitMeanMs, `prefix`DecisionMeanUs and
+/// `prefix`RestartCheckpoints (RESTART checkpoints run, done or not) for the interval.
 void add_counters(json::object& out, const std::string& prefix, const ServerCounters& a,
                   const ServerCounters& b) {
   double commits = b.commits - a.commits;
@@ -378,6 +381,7 @@ void add_counters(json::object& out, const std::string& prefix, const ServerCoun
       commits > 0 ? 1000.0 * (b.commit_seconds - a.commit_seconds) / commits : -1.0;
   out[prefix + "DecisionMeanUs"] =
       decisions > 0 ? 1e6 * (b.decision_seconds - a.decision_seconds) / decisions : -1.0;
+  out[prefix + "RestartCheckpoints"] = b.restarts - a.restarts;
 }
 
 // --------------------------------------------------------------------------------------------
