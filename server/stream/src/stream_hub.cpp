@@ -39,7 +39,8 @@ std::string organization_stream(std::string_view organization_id) {
 
 std::vector<std::string> stream_keys_of(const Principal& account) {
   std::vector<std::string> keys{account.user_id};
-  if (!account.organization_id.empty()) {
+  // ADMIN sees no patient data: its organization's events are not its business.
+  if (!account.organization_id.empty() && account.role != Role::admin) {
     keys.push_back(organization_stream(account.organization_id));
   }
   if (account.role == Role::staff) {

@@ -272,6 +272,8 @@ TEST(StreamHubTest, AnAccountsStreamsAreItsOwnItsOrganizationsAndStaffs) {
             (std::vector<std::string>{"u-2", "org:org-c", std::string(kStaffStream)}));
   EXPECT_EQ(stream_keys_of(Principal{"u-3", "x", Role::doctor, "", ""}),
             (std::vector<std::string>{"u-3"}));
+  EXPECT_EQ(stream_keys_of(Principal{"u-4", "a", Role::admin, "org-c", ""}),
+            (std::vector<std::string>{"u-4"}));
   EXPECT_EQ(organization_stream("org-9"), "org:org-9");
 }
 

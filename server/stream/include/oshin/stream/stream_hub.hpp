@@ -29,8 +29,8 @@ inline constexpr std::string_view kStaffStream = "role:STAFF";
 /// The stream of every member of an organization: "org:" + its id.
 std::string organization_stream(std::string_view organization_id);
 
-/// The streams an account reads: its id, its organization's (when it has one) and, for STAFF,
-/// kStaffStream.
+/// The streams an account reads: its id, its organization's (when it has one and is not ADMIN,
+/// which sees no patient data) and, for STAFF, kStaffStream.
 std::vector<std::string> stream_keys_of(const Principal& account);
 
 /// What one committed event says, without its seq: shared by every recipient of the same content
