@@ -80,6 +80,7 @@ const std::vector<Row>& policy() {
       {verb::post, "/v1/visits/vis_unknown/complete", kTeam},
       {verb::post, "/v1/visits/vis_unknown/summary", kDoctor},
       {verb::get, "/v1/inbox", kRecipients},
+      {verb::get, "/v1/inbox/overdue", kStaff},
       {verb::post, "/v1/inbox/inb_unknown/ack", kRecipients},
       {verb::get, "/v1/visits/vis_unknown/fhir",
        kStaff | kNurse | kCareManager | kPrimary | kDoctor},

@@ -188,7 +188,24 @@ TEST(Delivery, UnacknowledgedSummaryIsEscalatedToStaffEvenAfterAKill) {
   auto station = inbox_entry(night, "nurse1", station_item);
   EXPECT_TRUE(station.contains("acknowledgedAt"));
   EXPECT_FALSE(station.contains("escalatedAt"));
+
+  // STAFF list what is overdue, with whom to call: the primary doctor's item only.
+  auto listed = night.get("staff1", "/v1/inbox/overdue");
+  ASSERT_EQ(listed.status, 200u) << listed.body;
+  const auto& items = listed.json().at("items").as_array();
+  ASSERT_EQ(items.size(), 1u) << listed.body;
+  EXPECT_EQ(str(items[0].at("id")), primary_item);
+  EXPECT_EQ(str(items[0].at("recipientId")), night.id("primary1"));
+  EXPECT_TRUE(items[0].as_object().contains("escalatedAt"));
+  EXPECT_EQ(night.get("nurse1", "/v1/inbox/overdue").status, 403u);
+  auto audit = night.get("admin", "/v1/audit?action=inbox.overdue.read");
+  ASSERT_EQ(audit.status, 200u) << audit.body;
+  EXPECT_EQ(audit.json().at("entries").as_array().size(), 1u) << audit.body;
+
   EXPECT_EQ(night.post_empty("primary1", "/v1/inbox/" + primary_item + "/ack").status, 204u);
+  auto after = night.get("staff1", "/v1/inbox/overdue");
+  ASSERT_EQ(after.status, 200u);
+  EXPECT_TRUE(after.json().at("items").as_array().empty()) << after.body;
 }
 
 // The value of an unlabelled series in /metrics; -1 when absent.

@@ -204,6 +204,11 @@ void add_domain_routes(http::Router& router, PatientService& patients, VisitServ
                visits.inbox(*ctx->principal, un && *un == "true", ctx->request_id,
                             answer<v1::InboxList>(ctx, respond));
              });
+  router.add(bh::verb::get, "/v1/inbox/overdue", Access::roles_of({Role::staff}),
+             [&visits](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
+               visits.overdue_inbox(*ctx->principal, ctx->request_id,
+                                    answer<v1::InboxList>(ctx, respond));
+             });
   router.add(bh::verb::post, "/v1/inbox/{id}/ack", recipients,
              [&visits](std::shared_ptr<http::RequestContext> ctx, http::Responder respond) {
                visits.ack(*ctx->principal, ctx->param("id"), ctx->request_id,

@@ -1996,6 +1996,50 @@ void VisitService::inbox(const Principal& who, bool unacknowledged_only, std::st
   });
 }
 
+void VisitService::overdue_inbox(const Principal& who, std::string request_id,
+                                 Done<v1::InboxList> done) {
+  boost::asio::post(strand_, [this, who, request_id = std::move(request_id),
+                              done = std::move(done)]() mutable {
+    v1::InboxList out;
+    auto change = std::make_unique<Change>();
+    change->now = clock_.now();
+    AuditContext ctx = audit_context(who, request_id, change->now);
+    {
+      std::shared_lock lock(view_mutex_);
+      for (const auto& [id, item] : view_->inbox) {
+        if (item.has_acknowledged_at() || !item.has_ack_due_at() ||
+            from_timestamp(item.ack_due_at()) > change->now) {
+          continue;
+        }
+        auto v = view_->visits.find(item.visit_id());
+        change->mutations.emplace_back(audit_entry(
+            ctx, "inbox.overdue.read", "ok", "item=" + id,
+            v != view_->visits.end() ? v->second->patient_id() : std::string{}, item.visit_id()));
+        *out.add_items() = item;
+      }
+    }
+    std::sort(out.mutable_items()->begin(), out.mutable_items()->end(),
+              [](const v1::InboxItem& a, const v1::InboxItem& b) {
+                auto ta = from_timestamp(a.ack_due_at());
+                auto tb = from_timestamp(b.ack_due_at());
+                return ta != tb ? ta < tb : a.id() < b.id();
+              });
+    if (change->mutations.empty()) {
+      done(std::move(out));
+      return;
+    }
+    // Answered once the audit entries are durable, like every read of patient data.
+    commit(std::move(change),
+           [out = std::move(out), done = std::move(done)](Result<void> r) mutable {
+             if (!r) {
+               done(commit_failure(r.error()));
+               return;
+             }
+             done(std::move(out));
+           });
+  });
+}
+
 void VisitService::ack(const Principal& who, std::string item_id, std::string request_id,
                        Done<void> done) {
   boost::asio::post(

@@ -107,6 +107,11 @@ class VisitService {
   void inbox(const Principal& who, bool unacknowledged_only, std::string request_id,
              Done<v1::InboxList> done);
   void ack(const Principal& who, std::string item_id, std::string request_id, Done<void> done);
+  /// STAFF (the route checks the role): every summary item whose acknowledgement deadline has
+  /// passed unacknowledged (escalated or about to be), oldest deadline first, whoever its
+  /// recipient is, so that the center can follow up. Each listed item is audited
+  /// (`inbox.overdue.read`); listing does not mark anything delivered.
+  void overdue_inbox(const Principal& who, std::string request_id, Done<v1::InboxList> done);
   void fhir(const Principal& who, std::string visit_id, std::string request_id,
             Done<std::string> done);
 
