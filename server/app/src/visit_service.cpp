@@ -236,6 +236,17 @@ std::unique_ptr<dp::Dispatcher> make_core(const v1::ServerConfig& config) {
                                           dp::make_policy(kind.value_or(dp::PolicyKind::kRolling)));
 }
 
+// Inbox items by a timestamp field, then by id.
+void sort_items_by(v1::InboxList& list,
+                   const google::protobuf::Timestamp& (v1::InboxItem::*field)() const) {
+  std::sort(list.mutable_items()->begin(), list.mutable_items()->end(),
+            [field](const v1::InboxItem& a, const v1::InboxItem& b) {
+              auto ta = from_timestamp((a.*field)());
+              auto tb = from_timestamp((b.*field)());
+              return ta != tb ? ta < tb : a.id() < b.id();
+            });
+}
+
 }  // namespace
 
 Result<void> VisitService::load() {
@@ -1968,75 +1979,62 @@ void VisitService::inbox(const Principal& who, bool unacknowledged_only, std::st
             change->inbox[id] = wi->second;
           }
         }
-        auto v = view_->visits.find(item.visit_id());
-        change->mutations.emplace_back(audit_entry(
-            ctx, "inbox.read", "ok", "item=" + id,
-            v != view_->visits.end() ? v->second->patient_id() : std::string{}, item.visit_id()));
+        change->mutations.emplace_back(item_read_entry(ctx, "inbox.read", id, item));
         *out.add_items() = std::move(copy);
       }
     }
-    std::sort(out.mutable_items()->begin(), out.mutable_items()->end(),
-              [](const v1::InboxItem& a, const v1::InboxItem& b) {
-                auto ta = from_timestamp(a.created_at());
-                auto tb = from_timestamp(b.created_at());
-                return ta != tb ? ta < tb : a.id() < b.id();
-              });
-    if (change->mutations.empty()) {
-      done(std::move(out));
-      return;
-    }
-    commit(std::move(change),
-           [out = std::move(out), done = std::move(done)](Result<void> r) mutable {
-             if (!r) {
-               done(commit_failure(r.error()));
-               return;
-             }
-             done(std::move(out));
-           });
+    sort_items_by(out, &v1::InboxItem::created_at);
+    answer_when_durable(std::move(change), std::move(out), std::move(done));
   });
 }
 
 void VisitService::overdue_inbox(const Principal& who, std::string request_id,
                                  Done<v1::InboxList> done) {
-  boost::asio::post(strand_, [this, who, request_id = std::move(request_id),
-                              done = std::move(done)]() mutable {
-    v1::InboxList out;
-    auto change = std::make_unique<Change>();
-    change->now = clock_.now();
-    AuditContext ctx = audit_context(who, request_id, change->now);
-    {
-      std::shared_lock lock(view_mutex_);
-      for (const auto& [id, item] : view_->inbox) {
-        if (item.has_acknowledged_at() || !item.has_ack_due_at() ||
-            from_timestamp(item.ack_due_at()) > change->now) {
-          continue;
+  boost::asio::post(
+      strand_, [this, who, request_id = std::move(request_id), done = std::move(done)]() mutable {
+        v1::InboxList out;
+        auto change = std::make_unique<Change>();
+        change->now = clock_.now();
+        AuditContext ctx = audit_context(who, request_id, change->now);
+        {
+          std::shared_lock lock(view_mutex_);
+          for (const auto& [id, item] : view_->inbox) {
+            if (item.has_acknowledged_at() || !item.has_ack_due_at() ||
+                from_timestamp(item.ack_due_at()) > change->now) {
+              continue;
+            }
+            change->mutations.emplace_back(item_read_entry(ctx, "inbox.overdue.read", id, item));
+            *out.add_items() = item;
+          }
         }
-        auto v = view_->visits.find(item.visit_id());
-        change->mutations.emplace_back(audit_entry(
-            ctx, "inbox.overdue.read", "ok", "item=" + id,
-            v != view_->visits.end() ? v->second->patient_id() : std::string{}, item.visit_id()));
-        *out.add_items() = item;
-      }
-    }
-    std::sort(out.mutable_items()->begin(), out.mutable_items()->end(),
-              [](const v1::InboxItem& a, const v1::InboxItem& b) {
-                auto ta = from_timestamp(a.ack_due_at());
-                auto tb = from_timestamp(b.ack_due_at());
-                return ta != tb ? ta < tb : a.id() < b.id();
-              });
-    if (change->mutations.empty()) {
-      done(std::move(out));
+        sort_items_by(out, &v1::InboxItem::ack_due_at);
+        answer_when_durable(std::move(change), std::move(out), std::move(done));
+      });
+}
+
+storage::AppendAudit VisitService::item_read_entry(const AuditContext& ctx, std::string action,
+                                                   const std::string& id,
+                                                   const v1::InboxItem& item) const {
+  auto v = view_->visits.find(item.visit_id());
+  return audit_entry(ctx, std::move(action), "ok", "item=" + id,
+                     v != view_->visits.end() ? v->second->patient_id() : std::string{},
+                     item.visit_id());
+}
+
+void VisitService::answer_when_durable(std::unique_ptr<Change> change, v1::InboxList out,
+                                       Done<v1::InboxList> done) {
+  if (change->mutations.empty() && change->inbox.empty()) {
+    done(std::move(out));
+    return;
+  }
+  // Answered once the audit entries (and delivery marks) are durable, like every read of
+  // patient data.
+  commit(std::move(change), [out = std::move(out), done = std::move(done)](Result<void> r) mutable {
+    if (!r) {
+      done(commit_failure(r.error()));
       return;
     }
-    // Answered once the audit entries are durable, like every read of patient data.
-    commit(std::move(change),
-           [out = std::move(out), done = std::move(done)](Result<void> r) mutable {
-             if (!r) {
-               done(commit_failure(r.error()));
-               return;
-             }
-             done(std::move(out));
-           });
+    done(std::move(out));
   });
 }
 

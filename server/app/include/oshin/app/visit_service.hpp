@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "oshin/app/account_service.hpp"
+#include "oshin/app/audit.hpp"
 #include "oshin/app/patient_service.hpp"
 #include "oshin/common/metrics.hpp"
 #include "oshin/dispatcher/dispatcher.hpp"
@@ -133,6 +134,14 @@ class VisitService {
   using VisitPtr = std::shared_ptr<const v1::Visit>;
 
   void commit(std::unique_ptr<Change> change, std::function<void(Result<void>)> then);
+  /// The audit entry of reading inbox item `id` (with its visit's patient when known). Strand,
+  /// with the view lock held.
+  storage::AppendAudit item_read_entry(const AuditContext& ctx, std::string action,
+                                       const std::string& id, const v1::InboxItem& item) const;
+  /// Inbox reads: answers `out` once `change` (audit entries, delivery marks) is durable, at
+  /// once when it holds nothing. Strand.
+  void answer_when_durable(std::unique_ptr<Change> change, v1::InboxList out,
+                           Done<v1::InboxList> done);
   void apply_committed(const Change& change);
   void rebuild_after_failure();
   Result<void> replay_core_log(State& state);
