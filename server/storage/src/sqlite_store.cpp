@@ -556,26 +556,20 @@ Result<std::vector<StoredEvent>> SqliteStore::events_for(
       if (key.empty()) {
         continue;
       }
-      std::vector<StoredEvent> page;
-      if (read_events(db, after_seq, key, limit, page) != SQLITE_DONE) {
+      if (read_events(db, after_seq, key, limit, events) != SQLITE_DONE) {
         return Errc::unavailable;
       }
-      std::vector<StoredEvent> merged;
-      merged.reserve(std::min(events.size() + page.size(), limit));
-      auto a = events.begin();
-      auto b = page.begin();
-      while (merged.size() < limit && (a != events.end() || b != page.end())) {
-        if (b == page.end() || (a != events.end() && a->seq <= b->seq)) {
-          // The same key listed twice gives the same rows twice: keep one.
-          if (b != page.end() && a->seq == b->seq) {
-            ++b;
-          }
-          merged.push_back(std::move(*a++));
-        } else {
-          merged.push_back(std::move(*b++));
-        }
-      }
-      events = std::move(merged);
+    }
+    // Each stream's rows came in seq order; together, the first `limit` of them (a key named
+    // twice gave its rows twice: a seq is one row).
+    std::sort(events.begin(), events.end(),
+              [](const StoredEvent& a, const StoredEvent& b) { return a.seq < b.seq; });
+    events.erase(
+        std::unique(events.begin(), events.end(),
+                    [](const StoredEvent& a, const StoredEvent& b) { return a.seq == b.seq; }),
+        events.end());
+    if (events.size() > limit) {
+      events.resize(limit);
     }
     return events;
   } catch (...) {
