@@ -879,11 +879,43 @@ void SqliteStore::checkpoint_loop() noexcept {
     // next commit writes from the start of the file (truncated to journal_size_limit). The
     // connection's short busy timeout bounds that pause; a busy result just tries again later.
     if (wal_frames >= 0 && static_cast<std::size_t>(wal_frames) >= restart_frames(options_)) {
-      sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
-                                &wal_frames, &copied);
-      notify_checkpoint(true);
+      attempt_restart();
     }
   }
+}
+
+void SqliteStore::attempt_restart() noexcept {
+  // The writer starts no new batch while the flag is up (let_restart_in), so the RESTART waits
+  // at most for the batch in progress; without that it polled for a gap between back-to-back
+  // commits and, when the disk synced fast, found none for tens of megabytes of WAL.
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    restart_attempt_ = true;
+    restart_attempt_flag_.store(true);
+  }
+  int wal_frames = 0;
+  int copied = 0;
+  sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                            &wal_frames, &copied);
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    restart_attempt_ = false;
+    restart_attempt_flag_.store(false);
+  }
+  restart_cv_.notify_all();
+  notify_checkpoint(true);
+}
+
+void SqliteStore::let_restart_in() noexcept {
+  if (!restart_attempt_flag_.load()) {
+    return;
+  }
+  // Bounded: the RESTART gives up after its busy timeout (for the last batch, then readers)
+  // and copies what PASSIVE left, a few milliseconds; past this the batch goes ahead and its
+  // BEGIN IMMEDIATE waits for the lock like any writer.
+  constexpr auto kMaxWait = std::chrono::milliseconds(4 * kRestartWaitMs);
+  std::unique_lock lock(checkpoint_mutex_);
+  restart_cv_.wait_for(lock, kMaxWait, [this] { return !restart_attempt_; });
 }
 
 void SqliteStore::stop_checkpointer() noexcept {
@@ -933,6 +965,7 @@ void SqliteStore::run_batch(std::vector<Pending>& batch) {
     return;
   }
 
+  let_restart_in();
   Connection& db = *writer_db_;
   const auto started = std::chrono::steady_clock::now();
   const ChainState batch_start = chain_;

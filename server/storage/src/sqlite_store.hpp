@@ -133,6 +133,10 @@ class SqliteStore final : public Store {
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames) noexcept;
   void stop_checkpointer() noexcept;
   void notify_checkpoint(bool restart) noexcept;
+  // Checkpointer: one RESTART attempt, announced to the writer for its duration.
+  void attempt_restart() noexcept;
+  // Writer, before a batch: waits (bounded) while a RESTART attempt is under way.
+  void let_restart_in() noexcept;
 
   // Writer only: the WAL's length in frames when the checkpointer was last woken.
   int checkpoint_woken_at_ = 0;
@@ -170,8 +174,14 @@ class SqliteStore final : public Store {
 
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
-  bool checkpoint_wanted_ = false;             // guarded by checkpoint_mutex_
-  bool checkpoint_stop_ = false;               // guarded by checkpoint_mutex_
+  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mutex_
+  bool checkpoint_stop_ = false;    // guarded by checkpoint_mutex_
+  // Set while a RESTART checkpoint is being attempted; the writer holds its next batch back
+  // until it is cleared (restart_cv_), so that the RESTART gets the write lock between two
+  // batches instead of polling for a gap that back-to-back commits never leave.
+  bool restart_attempt_ = false;                   // guarded by checkpoint_mutex_
+  std::atomic<bool> restart_attempt_flag_{false};  // mirror of restart_attempt_ for the writer
+  std::condition_variable restart_cv_;
   std::unique_ptr<Connection> checkpoint_db_;  // the checkpointer thread's only
   std::thread checkpointer_;
 
