@@ -449,6 +449,9 @@ class Bench {
           {"requestsPerSecondPerAccount", 0}}}};
     config["dispatchPolicy"] = args_.str("policy", "closest-idle");
     out_["dispatchPolicy"] = args_.str("policy", "closest-idle");
+    if (args_.num("threads", 0) > 0) {
+      config["threads"] = static_cast<std::int64_t>(args_.num("threads", 0));
+    }
     if (args_.str("log-level", "").size() > 0) {
       config["logLevel"] = args_.str("log-level", "");
     }

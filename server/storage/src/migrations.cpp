@@ -81,10 +81,20 @@ constexpr const char* kV3SharedPayloads = R"sql(
 ALTER TABLE events ADD COLUMN payload_seq INTEGER;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// A stream's rows were indexed by (stream_key, seq): each commit's rows for N streams landed in
+// N leaf pages far apart, half of every commit's WAL frames under load. Bucketed by seq first,
+// the rows of recent commits share a leaf or two; a stream is read bucket by bucket
+// (kSelectStreamBucketEvents). 64 seqs per bucket: see kStreamBucketBits.
+constexpr const char* kV4BucketedStreams = R"sql(
+DROP INDEX events_stream;
+CREATE INDEX events_stream_bucket ON events (seq >> 6, stream_key);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, kV1Records},
     {2, kV2Audit},
     {3, kV3SharedPayloads},
+    {4, kV4BucketedStreams},
 }};
 
 constexpr const char* kCreateMigrations =

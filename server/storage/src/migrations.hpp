@@ -17,6 +17,20 @@ struct Migration {
   const char* sql = nullptr;
 };
 
+/// Schema version 4 indexes a stream's events by (seq >> kStreamBucketBits, stream_key): the
+/// rows of recent commits share a few leaf pages whatever their streams.
+inline constexpr int kStreamBucketBits = 6;
+inline constexpr std::int64_t kBucketedStreamsVersion = 4;
+
+/// One bucket of one stream, oldest first: ?1 the bucket (seq >> kStreamBucketBits), ?2 the
+/// stream key, ?3 the seq to read after, ?4 the row limit. Its `seq >> 6` must be the index's
+/// expression, word for word, for SQLite to use the index (tested).
+inline constexpr const char* kSelectStreamBucketEvents =
+    "SELECT e.seq, e.type, e.stream_key, coalesce(p.payload, e.payload), e.at_ms, "
+    "coalesce(e.payload_seq, e.seq) FROM events e "
+    "LEFT JOIN events p ON p.seq = e.payload_seq "
+    "WHERE e.seq >> 6 = ?1 AND e.stream_key = ?2 AND e.seq > ?3 ORDER BY e.seq LIMIT ?4";
+
 /// Every step this build knows, ascending.
 std::span<const Migration> migrations() noexcept;
 

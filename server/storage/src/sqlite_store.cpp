@@ -90,6 +90,7 @@ constexpr const char* kSelectStreamEventsV2 =
     "SELECT seq, type, stream_key, payload, at_ms, seq FROM events "
     "WHERE stream_key = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
 constexpr std::int64_t kSharedPayloadsVersion = 3;
+constexpr const char* kSelectNewestSeq = "SELECT coalesce(max(seq), 0) FROM events";
 constexpr const char* kSelectAuditRange =
     "SELECT seq, at_ms, actor_id, actor_role, action, patient_id, visit_id, outcome, request_id, "
     "detail, prev_hash, hash FROM audit WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY seq LIMIT ?3";
@@ -579,9 +580,12 @@ Result<std::vector<StoredEvent>> SqliteStore::events_for(
 
 int SqliteStore::read_events(Connection& db, std::int64_t after_seq, const std::string& stream_key,
                              std::size_t limit, std::vector<StoredEvent>& out) {
+  const std::int64_t max_rows = clamp_limit(limit);
+  if (!stream_key.empty() && schema_version_ >= kBucketedStreamsVersion) {
+    return read_stream_buckets(db, after_seq, stream_key, max_rows, out);
+  }
   int rc = SQLITE_OK;
   Statement stmt;
-  const std::int64_t max_rows = clamp_limit(limit);
   const bool shared = schema_version_ >= kSharedPayloadsVersion;
   if (stream_key.empty()) {
     stmt = db.prepare(shared ? kSelectEvents : kSelectEventsV2, rc);
@@ -597,6 +601,51 @@ int SqliteStore::read_events(Connection& db, std::int64_t after_seq, const std::
   if (rc != SQLITE_OK) {
     return rc;
   }
+  return read_event_rows(stmt, out);
+}
+
+int SqliteStore::read_stream_buckets(Connection& db, std::int64_t after_seq,
+                                     const std::string& stream_key, std::int64_t max_rows,
+                                     std::vector<StoredEvent>& out) {
+  // Up to the newest seq now: one committed later has a higher seq and is read by the next
+  // call, which starts after the last seq this one returned.
+  int rc = SQLITE_OK;
+  Statement newest = db.prepare(kSelectNewestSeq, rc);
+  if (rc != SQLITE_OK) {
+    return rc;
+  }
+  rc = newest.step();
+  if (rc != SQLITE_ROW) {
+    return rc;
+  }
+  const std::int64_t last = newest.column_int64(0);
+  const std::int64_t after = std::max<std::int64_t>(after_seq, 0);
+  if (after >= last) {
+    return SQLITE_DONE;
+  }
+  std::int64_t left = max_rows;
+  for (std::int64_t bucket = (after + 1) >> kStreamBucketBits;
+       left > 0 && bucket <= (last >> kStreamBucketBits); ++bucket) {
+    // The connection's cached statement, reset and unbound by the previous bucket's.
+    Statement stmt = db.prepare(kSelectStreamBucketEvents, rc);
+    if (rc == SQLITE_OK) {
+      rc = bind_all(stmt, bucket, stream_key, after, left);
+    }
+    if (rc != SQLITE_OK) {
+      return rc;
+    }
+    const std::size_t before = out.size();
+    rc = read_event_rows(stmt, out);
+    if (rc != SQLITE_DONE) {
+      return rc;
+    }
+    left -= static_cast<std::int64_t>(out.size() - before);
+  }
+  return SQLITE_DONE;
+}
+
+int SqliteStore::read_event_rows(Statement& stmt, std::vector<StoredEvent>& out) {
+  int rc = SQLITE_OK;
   while ((rc = stmt.step()) == SQLITE_ROW) {
     StoredEvent event;
     event.seq = stmt.column_int64(0);

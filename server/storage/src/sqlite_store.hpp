@@ -102,6 +102,11 @@ class SqliteStore final : public Store {
   /// after_seq, ascending, at most `limit`, to `out`; returns SQLITE_DONE or the failing code.
   int read_events(Connection& db, std::int64_t after_seq, const std::string& stream_key,
                   std::size_t limit, std::vector<StoredEvent>& out);
+  // read_events for one stream of a schema-4 store: bucket after bucket of 64 seqs up to the
+  // newest seq, until `max_rows` (events_stream_bucket; see migrations.hpp).
+  int read_stream_buckets(Connection& db, std::int64_t after_seq, const std::string& stream_key,
+                          std::int64_t max_rows, std::vector<StoredEvent>& out);
+  static int read_event_rows(Statement& stmt, std::vector<StoredEvent>& out);
   void return_reader(Connection* conn) noexcept;
   void close_readers() noexcept;
 

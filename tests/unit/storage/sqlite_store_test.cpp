@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "migrations.hpp"
 #include "store_test_support.hpp"
 
 namespace oshin::storage::testing {
@@ -315,6 +317,14 @@ TEST_F(StoreTest, EventsForMergesStreamsInSeqOrderWithContentSeqs) {
   EXPECT_TRUE(zero.value().empty());
 }
 
+// Turns a closed store's file back into schema version 3: a stream's events indexed by
+// (stream_key, seq), as before the bucketed index.
+void undo_bucketed_streams(RawDb& raw) {
+  ASSERT_EQ(raw.exec("DROP INDEX events_stream_bucket"), SQLITE_OK);
+  ASSERT_EQ(raw.exec("CREATE INDEX events_stream ON events (stream_key, seq)"), SQLITE_OK);
+  ASSERT_EQ(raw.exec("DELETE FROM schema_migrations WHERE version = 4"), SQLITE_OK);
+}
+
 // A store written before payloads were shared (schema version 2) still reads read-only, and a
 // writable open migrates it without touching its events.
 TEST_F(StoreTest, AStoreFromBeforeSharedPayloadsReadsAndMigrates) {
@@ -323,6 +333,7 @@ TEST_F(StoreTest, AStoreFromBeforeSharedPayloadsReadsAndMigrates) {
   store_.reset();
   {
     RawDb raw(db_file());
+    undo_bucketed_streams(raw);
     ASSERT_EQ(raw.exec("ALTER TABLE events DROP COLUMN payload_seq"), SQLITE_OK);
     ASSERT_EQ(raw.exec("DELETE FROM schema_migrations WHERE version = 3"), SQLITE_OK);
   }
@@ -346,8 +357,120 @@ TEST_F(StoreTest, AStoreFromBeforeSharedPayloadsReadsAndMigrates) {
   EXPECT_EQ(bob.value()[0].payload, "two");
   EXPECT_EQ(bob.value()[1].payload, "three");
   RawDb raw(db_file());
-  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 3);
+  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 4);
   EXPECT_EQ(raw.scalar("SELECT payload_seq FROM events WHERE seq = 4"), 3);
+}
+
+// A stream is read bucket by bucket (64 seqs each): every page comes out whole and in order
+// wherever `after` and the limit fall, for a dense stream, a sparse one and one with nothing.
+TEST_F(StoreTest, AStreamIsReadAcrossBucketsInSeqOrder) {
+  std::map<std::string, std::vector<std::int64_t>> expected;
+  std::int64_t seq = 0;
+  for (int batch = 0; batch < 30; ++batch) {
+    Transaction t;
+    for (int i = 0; i < 10; ++i) {
+      // "dense" on most seqs, "sparse" on every 37th, "org:x" on the rest.
+      ++seq;
+      const std::string key = seq % 37 == 0 ? "sparse" : (seq % 3 == 0 ? "org:x" : "dense");
+      t.mutations.emplace_back(event("t", key, "p" + std::to_string(seq)));
+      expected[key].push_back(seq);
+    }
+    ASSERT_TRUE(commit_and_wait(*store_, std::move(t)));
+  }
+  auto seqs_of = [&](const std::string& key, std::int64_t after, std::size_t limit) {
+    auto got = store_->events_after(after, key, limit);
+    EXPECT_TRUE(got);
+    std::vector<std::int64_t> out;
+    for (const auto& e : got.value()) {
+      EXPECT_EQ(e.stream_key, key);
+      EXPECT_EQ(e.payload, "p" + std::to_string(e.seq));
+      out.push_back(e.seq);
+    }
+    return out;
+  };
+  auto want = [&](const std::string& key, std::int64_t after, std::size_t limit) {
+    std::vector<std::int64_t> out;
+    for (std::int64_t s : expected[key]) {
+      if (s > after && out.size() < limit) {
+        out.push_back(s);
+      }
+    }
+    return out;
+  };
+  for (const std::string key : {"dense", "sparse", "org:x", "nobody"}) {
+    for (std::int64_t after : {-5, 0, 1, 62, 63, 64, 65, 127, 128, 200, 299, 300, 1000}) {
+      for (std::size_t limit : {1U, 2U, 40U, 64U, 65U, 1000U}) {
+        EXPECT_EQ(seqs_of(key, after, limit), want(key, after, limit))
+            << key << " after " << after << " limit " << limit;
+      }
+    }
+  }
+  // Paging through a stream with the last seq of each page gives every event once.
+  std::vector<std::int64_t> paged;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = seqs_of("dense", after, 7);
+    if (page.empty()) {
+      break;
+    }
+    paged.insert(paged.end(), page.begin(), page.end());
+    after = page.back();
+  }
+  EXPECT_EQ(paged, expected["dense"]);
+}
+
+// The bucket read is an index search (bucket, stream, seq range) with no sort step: the query's
+// `seq >> 6` matches the index expression.
+TEST_F(StoreTest, AStreamBucketReadSearchesTheBucketIndex) {
+  RawDb raw(db_file());
+  const std::string plan = raw.plan(detail::kSelectStreamBucketEvents);
+  EXPECT_NE(plan.find("USING INDEX events_stream_bucket (<expr>=? AND stream_key=? AND rowid>?)"),
+            std::string::npos)
+      << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'events_stream'"), 0);
+}
+
+// A store from before the bucketed index (schema version 3) reads read-only through its old
+// index, and a writable open replaces the index without touching the events.
+TEST_F(StoreTest, AStoreFromBeforeBucketedStreamsReadsAndMigrates) {
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(commit_and_wait(*store_, tx({event("t", i % 2 == 0 ? "alice" : "bob", "x")})));
+  }
+  store_->close();
+  store_.reset();
+  {
+    RawDb raw(db_file());
+    undo_bucketed_streams(raw);
+  }
+  auto bob_seqs = [](Store& store) {
+    std::vector<std::int64_t> out;
+    auto got = store.events_after(10, "bob", 1000);
+    EXPECT_TRUE(got);
+    for (const auto& e : got.value()) {
+      out.push_back(e.seq);
+    }
+    return out;
+  };
+  std::vector<std::int64_t> want;
+  for (std::int64_t s = 12; s <= 100; s += 2) {
+    want.push_back(s);
+  }
+  SqliteOptions options = options_in(dir_);
+  options.read_only = true;
+  auto reader = open_or_fail(options);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(bob_seqs(*reader), want);
+  reader->close();
+
+  store_ = open_or_fail(options_in(dir_));
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(bob_seqs(*store_), want);
+  RawDb raw(db_file());
+  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 4);
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'events_stream'"), 0);
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'events_stream_bucket'"),
+            1);
 }
 
 TEST_F(StoreTest, EventsAndAuditAreAppendOnly) {
@@ -415,8 +538,8 @@ TEST_F(StoreTest, DataAndLogsPersistAcrossReopen) {
 
 TEST_F(StoreTest, MigrationsAreRecordedAndAppliedOnce) {
   RawDb raw(db_file());
-  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 3);
-  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 3);
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 4);
+  EXPECT_EQ(raw.scalar("SELECT max(version) FROM schema_migrations"), 4);
   const auto applied_at = raw.scalar("SELECT sum(applied_at) FROM schema_migrations");
   ASSERT_TRUE(applied_at.has_value());
   EXPECT_GT(*applied_at, 0);
@@ -428,7 +551,7 @@ TEST_F(StoreTest, MigrationsAreRecordedAndAppliedOnce) {
     ASSERT_NE(store_, nullptr);
   }
   // Nothing re-applied: same rows, same timestamps, and the schema still works.
-  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM schema_migrations"), 4);
   EXPECT_EQ(raw.scalar("SELECT sum(applied_at) FROM schema_migrations"), applied_at);
   EXPECT_TRUE(commit_and_wait(*store_, tx({put("user", "u1", "x", "k")})));
 }

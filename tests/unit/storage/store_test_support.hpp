@@ -187,6 +187,22 @@ class RawDb {
     return value;
   }
 
+  /// EXPLAIN QUERY PLAN of `sql`: each step's detail, one per line.
+  std::string plan(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db_, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr) ==
+        SQLITE_OK) {
+      while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const unsigned char* t = sqlite3_column_text(stmt, 3);
+        out += t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+        out += "\n";
+      }
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
  private:
   sqlite3* db_ = nullptr;
 };
