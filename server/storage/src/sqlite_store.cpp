@@ -939,8 +939,7 @@ void SqliteStore::attempt_restart() noexcept {
   // commits and, when the disk synced fast, found none for tens of megabytes of WAL.
   {
     std::lock_guard lock(checkpoint_mutex_);
-    restart_attempt_ = true;
-    restart_attempt_flag_.store(true);
+    restart_attempt_.store(true);
   }
   int wal_frames = 0;
   int copied = 0;
@@ -948,15 +947,14 @@ void SqliteStore::attempt_restart() noexcept {
                             &wal_frames, &copied);
   {
     std::lock_guard lock(checkpoint_mutex_);
-    restart_attempt_ = false;
-    restart_attempt_flag_.store(false);
+    restart_attempt_.store(false);
   }
   restart_cv_.notify_all();
   notify_checkpoint(true);
 }
 
 void SqliteStore::let_restart_in() noexcept {
-  if (!restart_attempt_flag_.load()) {
+  if (!restart_attempt_.load()) {
     return;
   }
   // Bounded: the RESTART gives up after its busy timeout (for the last batch, then readers)
@@ -964,7 +962,7 @@ void SqliteStore::let_restart_in() noexcept {
   // BEGIN IMMEDIATE waits for the lock like any writer.
   constexpr auto kMaxWait = std::chrono::milliseconds(4 * kRestartWaitMs);
   std::unique_lock lock(checkpoint_mutex_);
-  restart_cv_.wait_for(lock, kMaxWait, [this] { return !restart_attempt_; });
+  restart_cv_.wait_for(lock, kMaxWait, [this] { return !restart_attempt_.load(); });
 }
 
 void SqliteStore::stop_checkpointer() noexcept {

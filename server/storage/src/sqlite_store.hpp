@@ -184,8 +184,8 @@ class SqliteStore final : public Store {
   // Set while a RESTART checkpoint is being attempted; the writer holds its next batch back
   // until it is cleared (restart_cv_), so that the RESTART gets the write lock between two
   // batches instead of polling for a gap that back-to-back commits never leave.
-  bool restart_attempt_ = false;                   // guarded by checkpoint_mutex_
-  std::atomic<bool> restart_attempt_flag_{false};  // mirror of restart_attempt_ for the writer
+  // Changed under checkpoint_mutex_ (so restart_cv_ misses no change); read without it too.
+  std::atomic<bool> restart_attempt_{false};
   std::condition_variable restart_cv_;
   std::unique_ptr<Connection> checkpoint_db_;  // the checkpointer thread's only
   std::thread checkpointer_;
