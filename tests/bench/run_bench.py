@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""`make bench`: runs the scheduling-core benchmark, the baselines (fdatasync rate, bare Beast
-HTTP server) and the end-to-end load against oshin-server in one go, prints a table of every
+"""`make bench`: runs the scheduling-core benchmark, the baselines (fdatasync rate, thread
+wake-up round trip, bare Beast HTTP server) and the end-to-end load against oshin-server in one go, prints a table of every
 issue-8 target beside its figure, and writes <out-dir>/results.json (docs/PERFORMANCE.md)."""
 
 import argparse
@@ -33,6 +33,12 @@ def fsync_probe(bin_dir, out_dir):
     tmp = os.path.join(out_dir, "tmp")
     os.makedirs(tmp, exist_ok=True)
     r = subprocess.run([os.path.join(bin_dir, "oshin_fsync_probe"), tmp, "3"],
+                       check=True, capture_output=True, text=True)
+    return json.loads(r.stdout)
+
+
+def wake_probe(bin_dir):
+    r = subprocess.run([os.path.join(bin_dir, "oshin_wake_probe")],
                        check=True, capture_output=True, text=True)
     return json.loads(r.stdout)
 
@@ -91,6 +97,9 @@ def table(r):
         ("durable state changes/s", r.get("durableCommitsPerSec"), "/s",
          f"≥ 0.75 × {fmt(fs)} = {fmt(0.75 * fs)}", r.get("durableCommitsPerSec", 0) >= 0.75 * fs),
         ("fdatasync/s (baseline)", fs, "/s", "-", None),
+        ("thread wake-up round trip p50, busy / idle CPU (baseline)",
+         f"{fmt(r.get('wakeRoundTripBusyUs'))} / {fmt(r.get('wakeRoundTripIdleUs'))}", " µs", "-",
+         None),
         ("authenticated GET /v1/visits/{id}", r.get("getReqPerSec"), " req/s",
          f"≥ 0.30 × {fmt(bare)} = {fmt(0.3 * bare)}", r.get("getReqPerSec", 0) >= 0.3 * bare),
         ("  GET p99", r.get("getP99Ms"), " ms", "≤ 2 ms", r.get("getP99Ms", 1e9) <= 2),
@@ -142,6 +151,8 @@ def main():
     os.sync()
     log("baseline: fdatasync rate")
     results.update(fsync_probe(args.bin_dir, args.out_dir))
+    log("baseline: thread wake-up round trip")
+    results.update(wake_probe(args.bin_dir))
     log("baseline: bare Beast HTTP server")
     bare = bare_beast(args.bin_dir, args, args.get_conns)
     results["bareBeastReqPerSec"] = bare["reqPerSec"]
