@@ -53,4 +53,25 @@ std::string ServerSuite::create_user(const std::string& username, const std::str
   return std::string(r.json().at("id").as_string());
 }
 
+std::optional<unsigned short> restart_clocked(std::unique_ptr<ServerProcess>& process,
+                                              const std::filesystem::path& config,
+                                              const std::string& clock_start) {
+  if (process) {
+    process->terminate();
+    const int code = process->wait_exit().value_or(-1);
+    if (code != 0) {
+      ADD_FAILURE() << "the server exited with " << code << ":\n" << process->output();
+      return std::nullopt;
+    }
+  }
+  ServerProcess::Options o;
+  o.args = {"--config", config.string(), "--listen", "127.0.0.1:0", "--clock-start", clock_start};
+  process = std::make_unique<ServerProcess>(o);
+  auto port = process->wait_listening();
+  if (!port) {
+    ADD_FAILURE() << "the server did not listen:\n" << process->output();
+  }
+  return port;
+}
+
 }  // namespace oshin::testing

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http_client.hpp"
@@ -38,5 +40,14 @@ class ServerSuite : public ::testing::Test {
 inline std::string js(const boost::json::object& o) {
   return boost::json::serialize(o);
 }
+
+/// Stops `process` when there is one (SIGTERM; a test failure unless it exits 0), then starts the
+/// server with the config file `config` on 127.0.0.1:0 and its clock at `clock_start` (RFC 3339,
+/// --clock-start) and waits until it listens. Returns the port; nullopt (with a test failure
+/// showing the server's output) when the old one did not stop cleanly or the new one does not
+/// listen.
+std::optional<unsigned short> restart_clocked(std::unique_ptr<ServerProcess>& process,
+                                              const std::filesystem::path& config,
+                                              const std::string& clock_start);
 
 }  // namespace oshin::testing

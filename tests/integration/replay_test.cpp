@@ -89,12 +89,8 @@ class ClockedCenter {
   std::filesystem::path data_dir() const { return dir_ / "data"; }
 
   void run_at(const std::string& start) {
-    stop();
-    ServerProcess::Options o;
-    o.args = {"--config", config_path_.string(), "--listen", "127.0.0.1:0", "--clock-start", start};
-    process_ = std::make_unique<ServerProcess>(o);
-    auto port = process_->wait_listening();
-    ASSERT_TRUE(port) << process_->output();
+    auto port = restart_clocked(process_, config_path_, start);
+    ASSERT_TRUE(port);
     port_ = *port;
     now_ = parse_time(start);
   }

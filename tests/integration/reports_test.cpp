@@ -133,15 +133,8 @@ class ClinicNights {
 
   /// Starts (or restarts after SIGTERM) the server with its clock at `start`.
   void run_at(const std::string& start) {
-    if (process_) {
-      process_->terminate();
-      ASSERT_EQ(process_->wait_exit().value_or(-1), 0) << process_->output();
-    }
-    ServerProcess::Options o;
-    o.args = {"--config", config_path_.string(), "--listen", "127.0.0.1:0", "--clock-start", start};
-    process_ = std::make_unique<ServerProcess>(o);
-    auto port = process_->wait_listening();
-    ASSERT_TRUE(port) << process_->output();
+    auto port = restart_clocked(process_, config_path_, start);
+    ASSERT_TRUE(port);
     port_ = *port;
     now_ = parse_time(start);
   }
