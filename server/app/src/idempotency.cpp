@@ -14,8 +14,6 @@
 namespace oshin::app {
 namespace {
 
-constexpr const char* kKind = "idempotency";
-
 std::string deterministic_bytes(const google::protobuf::Message& msg) {
   std::string out;
   google::protobuf::io::StringOutputStream stream(&out);
@@ -74,7 +72,7 @@ Idempotency::Begin Idempotency::begin(const http::RequestContext& ctx,
   d.request_hash =
       sha256_hex(std::string(ctx.request.method_string()) + ' ' + ctx.route + '\n' +
                  decoded_body.GetTypeName() + '\n' + deterministic_bytes(decoded_body));
-  auto existing = store_.get(kKind, d.record_id);
+  auto existing = store_.get(std::string(kIdempotencyKind), d.record_id);
   if (!existing) {
     return http::make_error_response(ctx.request, Errc::unavailable);
   }
@@ -113,7 +111,7 @@ Decorate Idempotency::remember(const std::optional<Draft>& draft, unsigned statu
     auto now_ms = to_unix_ms(clock_.now());
     rec.mutable_created_at()->set_seconds(now_ms / 1000);
     storage::PutRecord put;
-    put.record.kind = kKind;
+    put.record.kind = std::string(kIdempotencyKind);
     put.record.id = d.record_id;
     put.record.body = rec.SerializeAsString();
     put.record.updated_at_ms = now_ms;
@@ -124,7 +122,7 @@ Decorate Idempotency::remember(const std::optional<Draft>& draft, unsigned statu
 
 std::optional<http::Response> Idempotency::replay(const http::RequestContext& ctx,
                                                   const Draft& draft) {
-  auto existing = store_.get(kKind, draft.record_id);
+  auto existing = store_.get(std::string(kIdempotencyKind), draft.record_id);
   if (!existing || !*existing) {
     return std::nullopt;
   }

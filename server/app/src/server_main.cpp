@@ -22,6 +22,7 @@
 #include "oshin/app/idempotency.hpp"
 #include "oshin/app/patient_service.hpp"
 #include "oshin/app/report_service.hpp"
+#include "oshin/app/retention.hpp"
 #include "oshin/app/routes.hpp"
 #include "oshin/app/token.hpp"
 #include "oshin/app/visit_service.hpp"
@@ -73,6 +74,21 @@ AccountOptions account_options(const v1::ServerConfig& config) {
   }
   if (!config.center().name().empty()) {
     o.totp_issuer = config.center().name();
+  }
+  return o;
+}
+
+RetentionOptions retention_options(const v1::ServerConfig& config) {
+  RetentionOptions o;
+  const auto& keep = config.retention();
+  if (keep.has_idempotency_hours()) {
+    o.idempotency = std::chrono::hours(keep.idempotency_hours());
+  }
+  if (keep.has_delivered_webhook_days()) {
+    o.delivered_webhooks = std::chrono::hours(24 * keep.delivered_webhook_days());
+  }
+  if (keep.has_sweep_interval_minutes()) {
+    o.interval = std::chrono::minutes(keep.sweep_interval_minutes());
   }
   return o;
 }
@@ -284,6 +300,19 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   }
   visits.start();
 
+  // Expired idempotency keys and delivered webhook copies go first, then every interval.
+  RetentionSweeper retention(*store, clock, ioc.get_executor(), work.get_executor(),
+                             retention_options(config));
+  if (auto swept = retention.sweep_once(); !swept) {
+    err << "oshin-server: cannot sweep expired records: " << swept.error().message() << "\n";
+    store->close();
+    return 1;
+  } else if (swept->idempotency + swept->webhook_deliveries > 0) {
+    spdlog::info("retention: erased {} idempotency record(s), {} delivered webhook record(s)",
+                 swept->idempotency, swept->webhook_deliveries);
+  }
+  retention.start();
+
   Idempotency idempotency(*store, clock);
   http::Router router(&accounts);
   const auto& limits = config.limits();
@@ -335,6 +364,7 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
     spdlog::info("signal {} received: draining", signo);
     visits.stop();
     webhooks.stop();
+    retention.stop();
     streams.shutdown();
     server.shutdown([&] {
       // Every in-flight request has been answered; now sync and stop.

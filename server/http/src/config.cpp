@@ -215,6 +215,9 @@ ServerConfig default_config() {
   limits->set_burst_per_account(200);
   c.set_log_level("info");
   c.mutable_storage()->set_kind("sqlite");
+  c.mutable_retention()->set_idempotency_hours(48);
+  c.mutable_retention()->set_delivered_webhook_days(30);
+  c.mutable_retention()->set_sweep_interval_minutes(60);
   return c;
 }
 
@@ -378,6 +381,20 @@ Result<void> validate_config(const ServerConfig& c, std::string* error) {
   }
   if (c.has_allowed_overtime_minutes() && c.allowed_overtime_minutes() < 0) {
     return config_error(error, "allowedOvertimeMinutes: must not be negative");
+  }
+  // Absent fields take RetentionOptions' defaults (48 h, 30 days, 60 min).
+  const auto& keep = c.retention();
+  if (keep.has_idempotency_hours() &&
+      (keep.idempotency_hours() < 24 || keep.idempotency_hours() > 24 * 366)) {
+    return config_error(error, "retention.idempotencyHours: must be between 24 and 8784");
+  }
+  if (keep.has_delivered_webhook_days() &&
+      (keep.delivered_webhook_days() < 1 || keep.delivered_webhook_days() > 3660)) {
+    return config_error(error, "retention.deliveredWebhookDays: must be between 1 and 3660");
+  }
+  if (keep.has_sweep_interval_minutes() &&
+      (keep.sweep_interval_minutes() < 1 || keep.sweep_interval_minutes() > 24 * 60)) {
+    return config_error(error, "retention.sweepIntervalMinutes: must be between 1 and 1440");
   }
   return {};
 }

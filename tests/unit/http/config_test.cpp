@@ -86,6 +86,9 @@ TEST_F(ConfigTest, DefaultsMatchTheContract) {
   EXPECT_EQ(c.limits().max_header_bytes(), 8192);
   EXPECT_EQ(c.limits().max_body_bytes(), 65536);
   EXPECT_FALSE(c.demo());
+  EXPECT_EQ(c.retention().idempotency_hours(), 48);
+  EXPECT_EQ(c.retention().delivered_webhook_days(), 30);
+  EXPECT_EQ(c.retention().sweep_interval_minutes(), 60);
 
   HttpOptions o = http_options(c);
   EXPECT_EQ(o.max_header_bytes, 8192U);
@@ -187,6 +190,11 @@ TEST_F(ConfigTest, BadValuesAreRejectedWithMessages) {
       {R"({"limits": {"streamSendBufferBytes": 100}})", "limits.streamSendBufferBytes"},
       {R"({"center": {"location": {"lat": 91, "lon": 0}}})", "center.location"},
       {R"({"listen": )", "malformed JSON"},
+      {R"({"retention": {"idempotencyHours": 23}})", "retention.idempotencyHours"},
+      {R"({"retention": {"idempotencyHours": 100000}})", "retention.idempotencyHours"},
+      {R"({"retention": {"deliveredWebhookDays": 0}})", "retention.deliveredWebhookDays"},
+      {R"({"retention": {"sweepIntervalMinutes": 0}})", "retention.sweepIntervalMinutes"},
+      {R"({"retention": {"sweepIntervalMinutes": 1441}})", "retention.sweepIntervalMinutes"},
   };
   for (const Case& c : cases) {
     std::string error;

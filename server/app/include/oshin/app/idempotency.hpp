@@ -14,6 +14,10 @@
 
 namespace oshin::app {
 
+/// The store kind of remembered answers: one v1::IdempotencyRecord per (account, key), its
+/// record time the moment it was stored. Kept at least 24 h (RetentionSweeper erases them later).
+inline constexpr std::string_view kIdempotencyKind = "idempotency";
+
 /// `Idempotency-Key` support for creating POSTs (API.md "Conventions"). The key is scoped to the
 /// calling account; the stored answer is written in the same transaction as the creation, so a
 /// retry either finds the original answer or finds nothing was created.

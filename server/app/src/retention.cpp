@@ -1,0 +1,161 @@
+#include "oshin/app/retention.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <future>
+#include <memory>
+#include <utility>
+
+#include "oshin/app/audit.hpp"
+#include "oshin/app/idempotency.hpp"
+#include "oshin/delivery/webhook_outbox.hpp"
+#include "oshin/v1/internal.pb.h"
+
+namespace oshin::app {
+
+std::vector<std::string> expired_idempotency_ids(const std::vector<storage::Record>& records,
+                                                 SystemTime cutoff) {
+  const std::int64_t cutoff_ms = to_unix_ms(cutoff);
+  std::vector<std::string> out;
+  for (const storage::Record& r : records) {
+    if (r.updated_at_ms < cutoff_ms) {
+      out.push_back(r.id);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> expired_webhook_ids(const std::vector<storage::Record>& records,
+                                             SystemTime cutoff) {
+  const std::int64_t cutoff_ms = to_unix_ms(cutoff);
+  std::vector<std::string> out;
+  for (const storage::Record& r : records) {
+    v1::WebhookDelivery d;
+    if (!d.ParseFromString(r.body) || !d.has_delivered_at()) {
+      continue;
+    }
+    const std::int64_t delivered_ms =
+        d.delivered_at().seconds() * 1000 + d.delivered_at().nanos() / 1'000'000;
+    if (delivered_ms < cutoff_ms) {
+      out.push_back(r.id);
+    }
+  }
+  return out;
+}
+
+RetentionSweeper::RetentionSweeper(storage::Store& store, const Clock& clock,
+                                   boost::asio::any_io_executor timer,
+                                   boost::asio::any_io_executor work, RetentionOptions options)
+    : store_(store),
+      clock_(clock),
+      strand_(boost::asio::make_strand(std::move(timer))),
+      work_(std::move(work)),
+      options_(options),
+      timer_(strand_) {}
+
+Result<RetentionSweep> RetentionSweeper::sweep_once() {
+  const SystemTime now = clock_.now();
+  RetentionSweep swept;
+
+  auto keys = store_.list(std::string(kIdempotencyKind));
+  if (!keys) {
+    return keys.error();
+  }
+  const auto key_ids = expired_idempotency_ids(*keys, now - options_.idempotency);
+  keys->clear();
+  auto erased = erase(std::string(kIdempotencyKind), key_ids);
+  if (!erased) {
+    return erased.error();
+  }
+  swept.idempotency = *erased;
+
+  auto deliveries = store_.list(std::string(delivery::kWebhookDeliveryKind));
+  if (!deliveries) {
+    return deliveries.error();
+  }
+  const auto delivery_ids = expired_webhook_ids(*deliveries, now - options_.delivered_webhooks);
+  deliveries->clear();
+  erased = erase(std::string(delivery::kWebhookDeliveryKind), delivery_ids);
+  if (!erased) {
+    return erased.error();
+  }
+  swept.webhook_deliveries = *erased;
+  return swept;
+}
+
+Result<std::size_t> RetentionSweeper::erase(const std::string& kind,
+                                            const std::vector<std::string>& ids) {
+  const std::size_t batch = std::max<std::size_t>(options_.batch, 1);
+  std::size_t erased = 0;
+  for (std::size_t first = 0; first < ids.size(); first += batch) {
+    const std::size_t last = std::min(ids.size(), first + batch);
+    storage::Transaction tx;
+    for (std::size_t i = first; i < last; ++i) {
+      tx.mutations.emplace_back(storage::EraseRecord{kind, ids[i]});
+    }
+    // The erasure and its record commit together.
+    // Not a person: no role.
+    const AuditContext who{"system", "", "retention", clock_.now()};
+    tx.mutations.emplace_back(
+        audit_entry(who, "retention.erase", "ok", kind + " " + std::to_string(last - first)));
+    // Shared: the handler may still be inside set_value when get() returns here.
+    auto committed = std::make_shared<std::promise<Result<storage::CommitResult>>>();
+    auto done = committed->get_future();
+    store_.commit(std::move(tx), [committed](Result<storage::CommitResult> r) {
+      committed->set_value(std::move(r));
+    });
+    if (Result<storage::CommitResult> r = done.get(); !r) {
+      return r.error();
+    }
+    erased += last - first;
+  }
+  return erased;
+}
+
+void RetentionSweeper::start() {
+  boost::asio::post(strand_, [this] { arm(); });
+}
+
+void RetentionSweeper::stop() {
+  stopped_.store(true);
+  boost::asio::post(strand_, [this] { timer_.cancel(); });
+}
+
+void RetentionSweeper::arm() {
+  if (stopped_.load()) {
+    return;
+  }
+  timer_.expires_after(options_.interval);
+  timer_.async_wait([this](boost::system::error_code ec) { on_timer(ec); });
+}
+
+void RetentionSweeper::on_timer(boost::system::error_code ec) {
+  if (ec || stopped_.load()) {
+    return;
+  }
+  // The sweep reads and waits for commits: on the work pool, never on an I/O thread.
+  // The guard keeps the timer's context running while the sweep is away, until it re-arms.
+  boost::asio::post(work_, [this, tracked = boost::asio::prefer(
+                                      strand_, boost::asio::execution::outstanding_work.tracked)] {
+    if (!stopped_.load()) {
+      if (Result<RetentionSweep> swept = sweep_once(); !swept) {
+        spdlog::error("retention sweep failed: {}", swept.error().message());
+      } else {
+        if (swept->idempotency + swept->webhook_deliveries > 0) {
+          spdlog::info("retention: erased {} idempotency record(s), {} delivered webhook record(s)",
+                       swept->idempotency, swept->webhook_deliveries);
+        }
+        if (options_.on_swept) {
+          options_.on_swept(*swept);
+        }
+      }
+    }
+    boost::asio::post(tracked, [this] { arm(); });
+  });
+}
+
+}  // namespace oshin::app
