@@ -34,12 +34,15 @@ export class Server {
     writeFileSync(this.configPath, JSON.stringify(this.config));
     this.port = 0;
     this.output = '';
+    /** RFC 3339 instant for --clock-start at the next start(); null: the real clock. */
+    this.clockStart = null;
   }
 
   /** Starts the process and resolves once it logs `listening on HOST:PORT`. */
   start() {
     const listen = `127.0.0.1:${this.port}`;
-    const args = ['--config', this.configPath, '--listen', listen, ...(this.demo ? ['--demo'] : [])];
+    const args = ['--config', this.configPath, '--listen', listen, ...(this.demo ? ['--demo'] : []),
+      ...(this.clockStart ? ['--clock-start', this.clockStart] : [])];
     this.proc = spawn(SERVER, args, {
       env: { ...process.env, OSHIN_ADMIN_PASSWORD: ADMIN_PASSWORD },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +93,7 @@ export class Server {
   }
 }
 
-function iso(ms) { return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'); }
+export function iso(ms) { return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'); }
 
 /**
  * The accounts of a night (as tests/integration/night.cpp): a station with two nurses, a clinic

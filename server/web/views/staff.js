@@ -29,8 +29,8 @@ export function staffView({ api, root }) {
   let teams = [];
   let visits = [];
   let patients = [];
-  let overdue = JSON.parse(sessionStorage.getItem('oshin.overdue') || '[]');
   let redraw = () => {};
+  let reloadOverdue = null;  // set while the overdue tab is shown
 
   const patientById = (id) => patients.find((p) => p.id === id);
 
@@ -335,14 +335,39 @@ export function staffView({ api, root }) {
     f.requestSubmit();
   }
 
+  // The server's list is the truth (it drops acknowledged items and holds those whose
+  // ackOverdue event this page missed); an ackOverdue event reloads it.
   function overduePanel(panel) {
     const list = h('ul', { class: 'plain', id: 'overdue-list' });
-    panel.append(h('h2', {}, t('overdue')), list);
-    redraw = () => {
-      list.replaceChildren(...(overdue.length ? overdue.map((o) => h('li', { class: 'card', 'data-item': o.inboxItemId },
-        `${fmtTime(o.at)} · ${t('visits')} ${o.visitId} · ${t('recipient')} ${o.recipientId}`)) : [h('li', { class: 'muted' }, t('none'))]));
+    const err = h('p', { class: 'form-err' });
+    const reload = h('button', { type: 'button', id: 'overdue-reload' }, t('refresh'));
+    let items = null;
+    const draw = () => {
+      list.replaceChildren(...(items && items.length ? items.map((it) => {
+        const v = visits.find((x) => x.id === it.visitId);
+        const p = v && patientById(v.patientId);
+        const who = it.recipientId ? `${t('recipient')} ${it.recipientId}`
+          : `${t('recipientOrganization')} ${it.recipientOrganizationId}`;
+        return h('li', { class: 'card', 'data-item': it.id, 'data-visit': it.visitId },
+          h('strong', {}, p ? p.name : it.visitId),
+          ` · ${t('ackDueAt')} ${fmtTime(it.ackDueAt)} · ${who}`);
+      }) : [h('li', { class: 'muted' }, items ? t('none') : t('loading'))]));
     };
-    redraw();
+    const load = async () => {
+      try {
+        items = (await api.get('/v1/inbox/overdue')).items;
+        err.textContent = '';
+      } catch (e) {
+        err.textContent = e.message;
+      }
+      draw();
+    };
+    reload.addEventListener('click', load);
+    panel.append(h('h2', {}, t('overdue')), reload, err, list);
+    reloadOverdue = load;
+    redraw = draw;
+    draw();
+    load();
   }
 
   function upsert(v) {
@@ -355,7 +380,7 @@ export function staffView({ api, root }) {
       root.replaceChildren(h('p', {}, t('loading')));
       try { await loadBoard(); } catch (e) { root.replaceChildren(h('p', { class: 'form-err' }, e.message)); return; }
       root.replaceChildren();
-      const wrap = (fn) => (p) => { redraw = () => {}; fn(p); };
+      const wrap = (fn) => (p) => { redraw = () => {}; reloadOverdue = null; fn(p); };
       tabs(root, [
         { key: 'tabBoard', render: wrap(boardPanel) },
         { key: 'tabTeams', render: wrap(teamsPanel) },
@@ -369,6 +394,7 @@ export function staffView({ api, root }) {
     async refresh() {
       try { await loadBoard(); } catch { return; }
       redraw();
+      if (reloadOverdue) reloadOverdue();
     },
     async onEvent(ev) {
       if (ev.type === 'visitUpdated' && ev.visitUpdated) {
@@ -379,12 +405,8 @@ export function staffView({ api, root }) {
         try { teams = (await api.get('/v1/teams')).teams; } catch { /* idem */ }
         redraw();
       }
-      if (ev.type === 'ackOverdue' && ev.ackOverdue) {
-        if (!overdue.some((o) => o.inboxItemId === ev.ackOverdue.inboxItemId)) {
-          overdue.push({ ...ev.ackOverdue, at: ev.at });
-          sessionStorage.setItem('oshin.overdue', JSON.stringify(overdue));
-        }
-        redraw();
+      if (ev.type === 'ackOverdue' && ev.ackOverdue && reloadOverdue) {
+        reloadOverdue();
       }
     },
   };
