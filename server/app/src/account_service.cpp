@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::string_view kOrganization = "organization";
 constexpr std::string_view kUser = "user";
-constexpr std::string_view kSession = "session";
+constexpr std::string_view kSession = kSessionKind;
 
 Failure fail(Errc code, std::string message = {}, std::string field = {}) {
   if (message.empty()) {
@@ -112,6 +112,7 @@ Result<void> AccountService::load() {
   if (!sessions) {
     return sessions.error();
   }
+  const SystemTime now = clock_.now();
   std::unique_lock lock(mutex_);
   for (const auto& r : *orgs) {
     v1::Organization org;
@@ -132,6 +133,9 @@ Result<void> AccountService::load() {
     v1::StoredSession s;
     if (!s.ParseFromString(r.body)) {
       return Errc::internal;
+    }
+    if (from_timestamp(s.expires_at()) <= now) {
+      continue;  // can never be used again; the retention sweep erases its record
     }
     SystemTime used = from_timestamp(s.last_used_at());
     sessions_[s.token_hash()] = SessionState{s, used, used};

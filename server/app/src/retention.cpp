@@ -10,12 +10,22 @@
 #include <memory>
 #include <utility>
 
+#include "oshin/app/account_service.hpp"
 #include "oshin/app/audit.hpp"
 #include "oshin/app/idempotency.hpp"
 #include "oshin/delivery/webhook_outbox.hpp"
 #include "oshin/v1/internal.pb.h"
 
 namespace oshin::app {
+
+void log_sweep(const RetentionSweep& swept) {
+  if (swept.idempotency + swept.webhook_deliveries + swept.sessions > 0) {
+    spdlog::info(
+        "retention: erased {} idempotency record(s), {} delivered webhook record(s), {} expired "
+        "session(s)",
+        swept.idempotency, swept.webhook_deliveries, swept.sessions);
+  }
+}
 
 std::vector<std::string> expired_idempotency_ids(const std::vector<storage::Record>& records,
                                                  SystemTime cutoff) {
@@ -41,6 +51,24 @@ std::vector<std::string> expired_webhook_ids(const std::vector<storage::Record>&
     const std::int64_t delivered_ms =
         d.delivered_at().seconds() * 1000 + d.delivered_at().nanos() / 1'000'000;
     if (delivered_ms < cutoff_ms) {
+      out.push_back(r.id);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> expired_session_ids(const std::vector<storage::Record>& records,
+                                             SystemTime now) {
+  const std::int64_t now_ms = to_unix_ms(now);
+  std::vector<std::string> out;
+  for (const storage::Record& r : records) {
+    v1::StoredSession s;
+    if (!s.ParseFromString(r.body) || !s.has_expires_at()) {
+      continue;
+    }
+    const std::int64_t expires_ms =
+        s.expires_at().seconds() * 1000 + s.expires_at().nanos() / 1'000'000;
+    if (expires_ms < now_ms) {
       out.push_back(r.id);
     }
   }
@@ -84,6 +112,18 @@ Result<RetentionSweep> RetentionSweeper::sweep_once() {
     return erased.error();
   }
   swept.webhook_deliveries = *erased;
+
+  auto sessions = store_.list(std::string(kSessionKind));
+  if (!sessions) {
+    return sessions.error();
+  }
+  const auto session_ids = expired_session_ids(*sessions, now);
+  sessions->clear();
+  erased = erase(std::string(kSessionKind), session_ids);
+  if (!erased) {
+    return erased.error();
+  }
+  swept.sessions = *erased;
   return swept;
 }
 
@@ -145,10 +185,7 @@ void RetentionSweeper::on_timer(boost::system::error_code ec) {
       if (Result<RetentionSweep> swept = sweep_once(); !swept) {
         spdlog::error("retention sweep failed: {}", swept.error().message());
       } else {
-        if (swept->idempotency + swept->webhook_deliveries > 0) {
-          spdlog::info("retention: erased {} idempotency record(s), {} delivered webhook record(s)",
-                       swept->idempotency, swept->webhook_deliveries);
-        }
+        log_sweep(*swept);
         if (options_.on_swept) {
           options_.on_swept(*swept);
         }

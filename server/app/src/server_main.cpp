@@ -300,16 +300,16 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   }
   visits.start();
 
-  // Expired idempotency keys and delivered webhook copies go first, then every interval.
+  // Expired idempotency keys, delivered webhook copies and expired sessions go first, then
+  // every interval.
   RetentionSweeper retention(*store, clock, ioc.get_executor(), work.get_executor(),
                              retention_options(config));
   if (auto swept = retention.sweep_once(); !swept) {
     err << "oshin-server: cannot sweep expired records: " << swept.error().message() << "\n";
     store->close();
     return 1;
-  } else if (swept->idempotency + swept->webhook_deliveries > 0) {
-    spdlog::info("retention: erased {} idempotency record(s), {} delivered webhook record(s)",
-                 swept->idempotency, swept->webhook_deliveries);
+  } else {
+    log_sweep(*swept);
   }
   retention.start();
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "oshin/app/account_service.hpp"
 #include "oshin/app/idempotency.hpp"
 #include "oshin/delivery/webhook_outbox.hpp"
 #include "oshin/v1/internal.pb.h"
@@ -52,6 +53,17 @@ storage::Record webhook_record(const std::string& id, SystemTime created,
                          to_unix_ms(delivered.value_or(created))};
 }
 
+storage::Record session_record(const std::string& id, SystemTime expires) {
+  v1::StoredSession st;
+  st.set_token_hash(id);
+  st.set_user_id("usr_1");
+  *st.mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(to_unix_ms(expires));
+  // Last used long ago: idle time alone never expires a record here.
+  *st.mutable_last_used_at() = TimeUtil::MillisecondsToTimestamp(to_unix_ms(expires - 400h));
+  return storage::Record{std::string(kSessionKind), id, st.SerializeAsString(),
+                         to_unix_ms(expires - 400h)};
+}
+
 std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
@@ -80,6 +92,17 @@ TEST(RetentionSelect, OnlyWebhooksDeliveredBeforeTheCutoffExpire) {
             std::vector<std::string>{"delivered-long-ago"});
   EXPECT_EQ(sorted(expired_webhook_ids(records, kT0)),
             (std::vector<std::string>{"delivered-long-ago", "delivered-recently"}));
+}
+
+TEST(RetentionSelect, SessionsPastTheirAbsoluteExpiryExpire) {
+  storage::Record garbage{std::string(kSessionKind), "garbage", "\xff\xff", 0};
+  const std::vector<storage::Record> records = {
+      session_record("expired", kT0 - 1ms),
+      session_record("expires-now", kT0),
+      session_record("live", kT0 + 1h),
+      garbage,
+  };
+  EXPECT_EQ(expired_session_ids(records, kT0), std::vector<std::string>{"expired"});
 }
 
 class RetentionSweeperTest : public ::testing::Test {
@@ -139,6 +162,8 @@ TEST_F(RetentionSweeperTest, ASweepErasesWhatExpiredKeepsTheRestAndAuditsEachBat
   put(webhook_record("w-old", kT0, kT0 + 1min));
   put(webhook_record("w-recent", kT0, kT0 + 38 * 24h));
   put(webhook_record("w-failing", kT0, std::nullopt));
+  put(session_record("s-expired", kT0 + 40 * 24h - 1min));
+  put(session_record("s-live", kT0 + 40 * 24h + 1min));
   clock_.set(kT0 + 40 * 24h);
 
   RetentionOptions options;  // 48 h, 30 days
@@ -148,13 +173,16 @@ TEST_F(RetentionSweeperTest, ASweepErasesWhatExpiredKeepsTheRestAndAuditsEachBat
   ASSERT_TRUE(swept.has_value()) << swept.error().message();
   EXPECT_EQ(swept->idempotency, 2u);
   EXPECT_EQ(swept->webhook_deliveries, 1u);
+  EXPECT_EQ(swept->sessions, 1u);
 
   EXPECT_EQ(ids(kIdempotencyKind), std::vector<std::string>{"key-c"});
+  EXPECT_EQ(ids(kSessionKind), std::vector<std::string>{"s-live"});
   EXPECT_EQ(ids(delivery::kWebhookDeliveryKind),
             (std::vector<std::string>{"w-failing", "w-recent"}));
   // One entry per transaction (batch of 1), in the same chain as everything else.
   EXPECT_EQ(retention_audit_details(),
-            (std::vector<std::string>{"idempotency 1", "idempotency 1", "webhook_delivery 1"}));
+            (std::vector<std::string>{"idempotency 1", "idempotency 1", "webhook_delivery 1",
+                                      "session 1"}));
   auto verified = store_->verify_audit();
   ASSERT_TRUE(verified.has_value());
   EXPECT_TRUE(verified->ok);
@@ -162,8 +190,8 @@ TEST_F(RetentionSweeperTest, ASweepErasesWhatExpiredKeepsTheRestAndAuditsEachBat
   // Nothing left to erase: a second sweep erases and audits nothing.
   swept = sweeper.sweep_once();
   ASSERT_TRUE(swept.has_value());
-  EXPECT_EQ(swept->idempotency + swept->webhook_deliveries, 0u);
-  EXPECT_EQ(retention_audit_details().size(), 3u);
+  EXPECT_EQ(swept->idempotency + swept->webhook_deliveries + swept->sessions, 0u);
+  EXPECT_EQ(retention_audit_details().size(), 4u);
 }
 
 TEST_F(RetentionSweeperTest, ASweepOnAClosedStoreFailsInsteadOfErasing) {

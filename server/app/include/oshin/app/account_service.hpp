@@ -24,6 +24,10 @@
 
 namespace oshin::app {
 
+/// The store kind of sessions: one v1::StoredSession per record, id = the token's SHA-256 (hex).
+/// One past its absolute expiry can never be used again (RetentionSweeper erases it).
+inline constexpr std::string_view kSessionKind = "session";
+
 /// Session and login policy.
 struct AccountOptions {
   std::chrono::seconds idle_timeout{1800};

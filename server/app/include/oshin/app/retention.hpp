@@ -20,6 +20,7 @@ namespace oshin::app {
 struct RetentionSweep {
   std::size_t idempotency = 0;
   std::size_t webhook_deliveries = 0;
+  std::size_t sessions = 0;
 };
 
 /// How long records that only serve a short purpose are kept (config `retention`).
@@ -39,6 +40,9 @@ struct RetentionOptions {
   std::function<void(const RetentionSweep&)> on_swept;
 };
 
+/// Logs what a sweep erased (one line; nothing when it erased nothing). Any thread.
+void log_sweep(const RetentionSweep& swept);
+
 /// Ids of the idempotency records stored before `cutoff` (by the record's time). Pure.
 std::vector<std::string> expired_idempotency_ids(const std::vector<storage::Record>& records,
                                                  SystemTime cutoff);
@@ -48,11 +52,17 @@ std::vector<std::string> expired_idempotency_ids(const std::vector<storage::Reco
 std::vector<std::string> expired_webhook_ids(const std::vector<storage::Record>& records,
                                              SystemTime cutoff);
 
-/// Erases expired idempotency and delivered webhook records: once when asked (sweep_once, at
-/// start-up) and then every `interval` on the work executor. Each batch of erasures commits with
-/// one audit entry (`retention.erase`, actor `system`, no role) naming the kind and count. The
-/// Store, the Clock and both executors' contexts must outlive this object; call stop() before the
-/// store closes.
+/// Ids of the session records whose absolute expiry is before `now`: they can never be used
+/// again. Not by idle time (the stored last use lags the real one). One that does not parse is
+/// kept. Pure.
+std::vector<std::string> expired_session_ids(const std::vector<storage::Record>& records,
+                                             SystemTime now);
+
+/// Erases expired idempotency, delivered webhook and expired session records: once when asked
+/// (sweep_once, at start-up) and then every `interval` on the work executor. Each batch of erasures
+/// commits with one audit entry (`retention.erase`, actor `system`, no role) naming the kind and
+/// count. The Store, the Clock and both executors' contexts must outlive this object; call stop()
+/// before the store closes.
 class RetentionSweeper {
  public:
   RetentionSweeper(storage::Store& store, const Clock& clock, boost::asio::any_io_executor timer,
