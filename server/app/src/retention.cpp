@@ -8,11 +8,13 @@
 #include <boost/asio/prefer.hpp>
 #include <future>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "oshin/app/account_service.hpp"
 #include "oshin/app/audit.hpp"
 #include "oshin/app/idempotency.hpp"
+#include "oshin/app/records.hpp"
 #include "oshin/delivery/webhook_outbox.hpp"
 #include "oshin/v1/internal.pb.h"
 
@@ -39,40 +41,48 @@ std::vector<std::string> expired_idempotency_ids(const std::vector<storage::Reco
   return out;
 }
 
-std::vector<std::string> expired_webhook_ids(const std::vector<storage::Record>& records,
-                                             SystemTime cutoff) {
-  const std::int64_t cutoff_ms = to_unix_ms(cutoff);
+namespace {
+
+// Ids of the records of `Stored` messages whose `time_of` (nullopt: keep) is before `cutoff`.
+// A record that does not parse is kept, for a person to look at.
+template <class Stored, class TimeOf>
+std::vector<std::string> ids_before(const std::vector<storage::Record>& records, SystemTime cutoff,
+                                    TimeOf time_of) {
   std::vector<std::string> out;
   for (const storage::Record& r : records) {
-    v1::WebhookDelivery d;
-    if (!d.ParseFromString(r.body) || !d.has_delivered_at()) {
+    Stored stored;
+    if (!stored.ParseFromString(r.body)) {
       continue;
     }
-    const std::int64_t delivered_ms =
-        d.delivered_at().seconds() * 1000 + d.delivered_at().nanos() / 1'000'000;
-    if (delivered_ms < cutoff_ms) {
+    if (const std::optional<SystemTime> at = time_of(stored); at && *at < cutoff) {
       out.push_back(r.id);
     }
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> expired_webhook_ids(const std::vector<storage::Record>& records,
+                                             SystemTime cutoff) {
+  return ids_before<v1::WebhookDelivery>(
+      records, cutoff, [](const v1::WebhookDelivery& d) -> std::optional<SystemTime> {
+        if (!d.has_delivered_at()) {
+          return std::nullopt;  // still being retried
+        }
+        return from_timestamp(d.delivered_at());
+      });
+}
+
 std::vector<std::string> expired_session_ids(const std::vector<storage::Record>& records,
                                              SystemTime now) {
-  const std::int64_t now_ms = to_unix_ms(now);
-  std::vector<std::string> out;
-  for (const storage::Record& r : records) {
-    v1::StoredSession s;
-    if (!s.ParseFromString(r.body) || !s.has_expires_at()) {
-      continue;
-    }
-    const std::int64_t expires_ms =
-        s.expires_at().seconds() * 1000 + s.expires_at().nanos() / 1'000'000;
-    if (expires_ms < now_ms) {
-      out.push_back(r.id);
-    }
-  }
-  return out;
+  return ids_before<v1::StoredSession>(records, now,
+                                       [](const v1::StoredSession& s) -> std::optional<SystemTime> {
+                                         if (!s.has_expires_at()) {
+                                           return std::nullopt;
+                                         }
+                                         return from_timestamp(s.expires_at());
+                                       });
 }
 
 RetentionSweeper::RetentionSweeper(storage::Store& store, const Clock& clock,
