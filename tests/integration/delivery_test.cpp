@@ -196,6 +196,7 @@ TEST(Delivery, UnacknowledgedSummaryIsEscalatedToStaffEvenAfterAKill) {
   ASSERT_EQ(items.size(), 1u) << listed.body;
   EXPECT_EQ(str(items[0].at("id")), primary_item);
   EXPECT_EQ(str(items[0].at("recipientId")), night.id("primary1"));
+  EXPECT_EQ(str(items[0].at("recipientName")), "primary1");  // its displayName
   EXPECT_TRUE(items[0].as_object().contains("escalatedAt"));
   EXPECT_EQ(night.get("nurse1", "/v1/inbox/overdue").status, 403u);
   auto audit = night.get("admin", "/v1/audit?action=inbox.overdue.read");

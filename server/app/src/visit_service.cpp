@@ -2004,7 +2004,18 @@ void VisitService::overdue_inbox(const Principal& who, std::string request_id,
               continue;
             }
             change->mutations.emplace_back(item_read_entry(ctx, "inbox.overdue.read", id, item));
-            *out.add_items() = item;
+            v1::InboxItem& listed = *out.add_items();
+            listed = item;
+            // Whom to call: STAFF cannot read accounts, so the name comes with the item.
+            if (item.has_recipient_id()) {
+              if (auto user = accounts_.find_user(item.recipient_id())) {
+                listed.set_recipient_name(user->display_name());
+              }
+            } else if (item.has_recipient_organization_id()) {
+              if (auto org = accounts_.find_organization(item.recipient_organization_id())) {
+                listed.set_recipient_name(org->name());
+              }
+            }
           }
         }
         sort_items_by(out, &v1::InboxItem::ack_due_at);

@@ -346,8 +346,8 @@ export function staffView({ api, root }) {
       list.replaceChildren(...(items && items.length ? items.map((it) => {
         const v = visits.find((x) => x.id === it.visitId);
         const p = v && patientById(v.patientId);
-        const who = it.recipientId ? `${t('recipient')} ${it.recipientId}`
-          : `${t('recipientOrganization')} ${it.recipientOrganizationId}`;
+        const who = it.recipientId ? `${t('recipient')} ${it.recipientName || it.recipientId}`
+          : `${t('recipientOrganization')} ${it.recipientName || it.recipientOrganizationId}`;
         return h('li', { class: 'card', 'data-item': it.id, 'data-visit': it.visitId },
           h('strong', {}, p ? p.name : it.visitId),
           ` · ${t('ackDueAt')} ${fmtTime(it.ackDueAt)} · ${who}`);
