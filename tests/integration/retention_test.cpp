@@ -1,7 +1,7 @@
 // Retention over real restarts (--clock-start moves the server's clock): an Idempotency-Key is
 // honoured for at least 24 h and forgotten after retention.idempotencyHours (48 by default), by
-// the sweep at start-up, which is audited and also erases sessions past their absolute expiry;
-// a configuration asking for less than 24 h is refused.
+// the sweep right after start-up, which is audited and also erases sessions past their absolute
+// expiry; a configuration asking for less than 24 h is refused.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -66,7 +66,8 @@ TEST_F(Retention, AnIdempotencyKeyIsHonouredForItsWindowThenForgotten) {
   EXPECT_EQ(reused.status, 422u) << reused.body;
   EXPECT_EQ(reused.error_code(), "IDEMPOTENCY_KEY_REUSED");
 
-  // 48.5 hours after it was stored: swept at start-up, so the key starts afresh.
+  // 48.5 hours after it was stored: the sweep right after start-up erases it (waited for by its
+  // log line), so the key starts afresh.
   ASSERT_NO_FATAL_FAILURE(run_at("2026-11-22T12:30:00Z"));
   EXPECT_TRUE(process_->wait_output(
       "retention: erased 1 idempotency record(s), 0 delivered webhook record(s), 1 expired "

@@ -98,43 +98,41 @@ RetentionSweeper::RetentionSweeper(storage::Store& store, const Clock& clock,
 Result<RetentionSweep> RetentionSweeper::sweep_once() {
   const SystemTime now = clock_.now();
   RetentionSweep swept;
-
-  auto keys = store_.list(std::string(kIdempotencyKind));
-  if (!keys) {
-    return keys.error();
-  }
-  const auto key_ids = expired_idempotency_ids(*keys, now - options_.idempotency);
-  keys->clear();
-  auto erased = erase(std::string(kIdempotencyKind), key_ids);
+  auto erased = sweep_kind(std::string(kIdempotencyKind), [&](const auto& records) {
+    return expired_idempotency_ids(records, now - options_.idempotency);
+  });
   if (!erased) {
     return erased.error();
   }
   swept.idempotency = *erased;
-
-  auto deliveries = store_.list(std::string(delivery::kWebhookDeliveryKind));
-  if (!deliveries) {
-    return deliveries.error();
-  }
-  const auto delivery_ids = expired_webhook_ids(*deliveries, now - options_.delivered_webhooks);
-  deliveries->clear();
-  erased = erase(std::string(delivery::kWebhookDeliveryKind), delivery_ids);
+  erased = sweep_kind(std::string(delivery::kWebhookDeliveryKind), [&](const auto& records) {
+    return expired_webhook_ids(records, now - options_.delivered_webhooks);
+  });
   if (!erased) {
     return erased.error();
   }
   swept.webhook_deliveries = *erased;
-
-  auto sessions = store_.list(std::string(kSessionKind));
-  if (!sessions) {
-    return sessions.error();
-  }
-  const auto session_ids = expired_session_ids(*sessions, now);
-  sessions->clear();
-  erased = erase(std::string(kSessionKind), session_ids);
+  erased = sweep_kind(std::string(kSessionKind),
+                      [&](const auto& records) { return expired_session_ids(records, now); });
   if (!erased) {
     return erased.error();
   }
   swept.sessions = *erased;
   return swept;
+}
+
+Result<std::size_t> RetentionSweeper::sweep_kind(
+    const std::string& kind,
+    const std::function<std::vector<std::string>(const std::vector<storage::Record>&)>& expired) {
+  std::vector<std::string> ids;
+  {
+    auto records = store_.list(kind);
+    if (!records) {
+      return records.error();
+    }
+    ids = expired(*records);
+  }  // the records (bodies included) go before the erasures start
+  return erase(kind, ids);
 }
 
 Result<std::size_t> RetentionSweeper::erase(const std::string& kind,
@@ -147,8 +145,7 @@ Result<std::size_t> RetentionSweeper::erase(const std::string& kind,
     for (std::size_t i = first; i < last; ++i) {
       tx.mutations.emplace_back(storage::EraseRecord{kind, ids[i]});
     }
-    // The erasure and its record commit together.
-    // Not a person: no role.
+    // The erasure and its audit entry commit together; the actor is not a person: no role.
     const AuditContext who{"system", "", "retention", clock_.now()};
     tx.mutations.emplace_back(
         audit_entry(who, "retention.erase", "ok", kind + " " + std::to_string(last - first)));
@@ -167,7 +164,7 @@ Result<std::size_t> RetentionSweeper::erase(const std::string& kind,
 }
 
 void RetentionSweeper::start() {
-  boost::asio::post(strand_, [this] { arm(); });
+  boost::asio::post(strand_, [this] { arm(std::chrono::milliseconds(0)); });
 }
 
 void RetentionSweeper::stop() {
@@ -175,11 +172,11 @@ void RetentionSweeper::stop() {
   boost::asio::post(strand_, [this] { timer_.cancel(); });
 }
 
-void RetentionSweeper::arm() {
+void RetentionSweeper::arm(std::chrono::milliseconds delay) {
   if (stopped_.load()) {
     return;
   }
-  timer_.expires_after(options_.interval);
+  timer_.expires_after(delay);
   timer_.async_wait([this](boost::system::error_code ec) { on_timer(ec); });
 }
 
@@ -188,7 +185,7 @@ void RetentionSweeper::on_timer(boost::system::error_code ec) {
     return;
   }
   // The sweep reads and waits for commits: on the work pool, never on an I/O thread.
-  // The guard keeps the timer's context running while the sweep is away, until it re-arms.
+  // `tracked` keeps the timer's context running while the sweep is away, until it re-arms.
   boost::asio::post(work_, [this, tracked = boost::asio::prefer(
                                       strand_, boost::asio::execution::outstanding_work.tracked)] {
     if (!stopped_.load()) {
@@ -201,7 +198,7 @@ void RetentionSweeper::on_timer(boost::system::error_code ec) {
         }
       }
     }
-    boost::asio::post(tracked, [this] { arm(); });
+    boost::asio::post(tracked, [this] { arm(options_.interval); });
   });
 }
 

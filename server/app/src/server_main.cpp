@@ -300,17 +300,10 @@ int run_server(const v1::ServerConfig& config, bool demo, std::ostream& out, std
   }
   visits.start();
 
-  // Expired idempotency keys, delivered webhook copies and expired sessions go first, then
-  // every interval.
+  // Expired idempotency keys, delivered webhook copies and expired sessions: swept on the work
+  // pool right away (not holding up the start), then every interval.
   RetentionSweeper retention(*store, clock, ioc.get_executor(), work.get_executor(),
                              retention_options(config));
-  if (auto swept = retention.sweep_once(); !swept) {
-    err << "oshin-server: cannot sweep expired records: " << swept.error().message() << "\n";
-    store->close();
-    return 1;
-  } else {
-    log_sweep(*swept);
-  }
   retention.start();
 
   Idempotency idempotency(*store, clock);

@@ -58,11 +58,11 @@ std::vector<std::string> expired_webhook_ids(const std::vector<storage::Record>&
 std::vector<std::string> expired_session_ids(const std::vector<storage::Record>& records,
                                              SystemTime now);
 
-/// Erases expired idempotency, delivered webhook and expired session records: once when asked
-/// (sweep_once, at start-up) and then every `interval` on the work executor. Each batch of erasures
-/// commits with one audit entry (`retention.erase`, actor `system`, no role) naming the kind and
-/// count. The Store, the Clock and both executors' contexts must outlive this object; call stop()
-/// before the store closes.
+/// Erases expired idempotency, delivered webhook and expired session records: on the work
+/// executor right after start() and then every `interval` (or once, when sweep_once is called).
+/// Each batch of erasures commits with one audit entry (`retention.erase`, actor `system`, no role)
+/// naming the kind and count. The Store, the Clock and both executors' contexts must outlive this
+/// object; call stop() before the store closes.
 class RetentionSweeper {
  public:
   RetentionSweeper(storage::Store& store, const Clock& clock, boost::asio::any_io_executor timer,
@@ -74,15 +74,20 @@ class RetentionSweeper {
   /// wait for a commit (never an I/O thread nor the store's completion thread).
   Result<RetentionSweep> sweep_once();
 
-  /// Arms the periodic sweep. Any thread; once.
+  /// Starts the sweeps: the first at once (without holding up the caller: a large store takes a
+  /// while to scan), then every `interval`. Any thread; once.
   void start();
 
   /// No further sweep starts; one under way finishes. Any thread.
   void stop();
 
  private:
-  void arm();
+  void arm(std::chrono::milliseconds delay);
   void on_timer(boost::system::error_code ec);
+  // Lists `kind`, picks what `expired` says, erases it.
+  Result<std::size_t> sweep_kind(
+      const std::string& kind,
+      const std::function<std::vector<std::string>(const std::vector<storage::Record>&)>& expired);
   Result<std::size_t> erase(const std::string& kind, const std::vector<std::string>& ids);
 
   storage::Store& store_;
